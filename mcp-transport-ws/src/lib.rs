@@ -1,0 +1,3 @@
+//! MCP over WebSocket (subprotocol `mcp`), standalone or as an axum upgrade, server and client.
+//!
+//! (under construction: see the issue tracker)
