@@ -1,3 +1,22 @@
-//! Test support for MCP servers, clients and transports: in-memory pairs, mocks, fault injection, the transport compliance suite, fixtures and real NATS/Redis servers.
+//! Test support for MCP servers, clients and transports: in-memory pairs, mocks, fault
+//! injection, the transport compliance suite, fixtures and real NATS/Redis servers.
 //!
-//! (under construction: see the issue tracker)
+//! ```
+//! use futures::{SinkExt, StreamExt};
+//! use mcp_core::Message;
+//!
+//! # futures::executor::block_on(async {
+//! let (mut client, mut server) = mcp_testkit::duplex(16);
+//! client.send(Message::request(1, "ping", &serde_json::json!({})).unwrap()).await.unwrap();
+//! assert_eq!(server.next().await.unwrap().unwrap().method(), Some("ping"));
+//! # });
+//! ```
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+mod duplex;
+pub mod tools;
+
+pub use duplex::{TRANSPORT_NAME, duplex, duplex_with_principal};
+pub use mcp_core::memory::MemoryTransport;
