@@ -139,3 +139,96 @@ mod tests {
         assert!(Principal::anonymous().may_use_tool("delete_all"));
     }
 }
+
+// ===== token verification =====
+
+/// Checks a bearer token and says who presented it.
+///
+/// Every transport that authenticates with a token (HTTP `Authorization: Bearer`, a WebSocket
+/// subprotocol token, a token in a NATS or Redis connect message) takes a `dyn TokenVerifier`,
+/// so one verifier (the gateway's tokens file, a JWT check) serves them all.
+pub trait TokenVerifier: Send + Sync + 'static {
+    /// The principal the token belongs to, or `None` when the token is not valid.
+    ///
+    /// Implementations must compare secrets in constant time and never log the token.
+    fn verify(&self, token: &str) -> Option<Principal>;
+}
+
+impl<F> TokenVerifier for F
+where
+    F: Fn(&str) -> Option<Principal> + Send + Sync + 'static,
+{
+    fn verify(&self, token: &str) -> Option<Principal> {
+        self(token)
+    }
+}
+
+/// A fixed set of tokens, each mapped to a principal; comparison in constant time.
+///
+/// ```
+/// use mcp_core::principal::{Principal, StaticTokens, TokenVerifier};
+///
+/// let tokens = StaticTokens::new().with("s3cret", Principal::new("alice").with_tools(["echo"]));
+/// assert_eq!(tokens.verify("s3cret").unwrap().id, "alice");
+/// assert!(tokens.verify("guess").is_none());
+/// ```
+#[derive(Clone, Default)]
+pub struct StaticTokens {
+    entries: Vec<(Vec<u8>, Principal)>,
+}
+
+impl StaticTokens {
+    /// An empty set (verifies nothing).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a token.
+    #[must_use]
+    pub fn with(mut self, token: impl Into<String>, principal: Principal) -> Self {
+        self.entries.push((token.into().into_bytes(), principal));
+        self
+    }
+
+    /// The number of tokens.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether there are no tokens.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+}
+
+impl fmt::Debug for StaticTokens {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Never print the tokens themselves.
+        f.debug_struct("StaticTokens")
+            .field("principals", &self.entries.iter().map(|e| &e.1.id).collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+impl TokenVerifier for StaticTokens {
+    fn verify(&self, token: &str) -> Option<Principal> {
+        // Compare against every entry, whatever matches, so timing says nothing about which
+        // token (or how much of one) was right.
+        let mut found = None;
+        for (secret, principal) in &self.entries {
+            if constant_time_eq(secret, token.as_bytes()) && found.is_none() {
+                found = Some(principal.clone());
+            }
+        }
+        found
+    }
+}
+
+/// Compares two byte strings in time that depends only on their lengths.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let diff = a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y));
+    std::hint::black_box(diff) == 0
+}
