@@ -30,6 +30,10 @@
 
 mod config;
 mod framing;
+#[cfg(unix)]
+mod stdio;
 
 pub use config::StdioConfig;
 pub use framing::{JsonLinesCodec, LinesTransport};
+#[cfg(unix)]
+pub use stdio::{StdioTransport, stdio};

@@ -1,0 +1,34 @@
+//! Shared by the integration tests: building this crate's example binaries, bounded waits.
+#![allow(dead_code, unreachable_pub)]
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+/// Builds (once per test binary) and returns the path of one of this crate's examples.
+pub fn example(name: &str) -> PathBuf {
+    static BUILT: OnceLock<()> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        let status = Command::new(env!("CARGO"))
+            .args(["build", "--quiet", "-p", "mcp-transport-stdio", "--examples"])
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .status()
+            .expect("run cargo to build the examples");
+        assert!(status.success(), "building the examples of mcp-transport-stdio failed");
+    });
+    // This test binary is <target>/<profile>/deps/<name>; examples live in <target>/<profile>/examples.
+    let exe = std::env::current_exe().expect("the test binary's path");
+    let profile_dir = exe.parent().and_then(|deps| deps.parent()).expect("<target>/<profile>");
+    let path = profile_dir.join("examples").join(name);
+    assert!(path.exists(), "example {name} was not built at {}", path.display());
+    path
+}
+
+/// Awaits `fut`, failing the test with `what` if it takes more than 30 s.
+pub async fn within<T>(what: &str, fut: impl Future<Output = T>) -> T {
+    tokio::time::timeout(Duration::from_secs(30), fut)
+        .await
+        .unwrap_or_else(|_| panic!("timed out after 30 s waiting for {what}"))
+}
