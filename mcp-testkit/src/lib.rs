@@ -16,6 +16,7 @@
 #![deny(missing_docs)]
 
 mod duplex;
+pub mod services;
 pub mod tools;
 
 pub use duplex::{TRANSPORT_NAME, duplex, duplex_with_principal};
