@@ -15,6 +15,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod compliance;
 mod duplex;
 pub mod services;
 pub mod tools;
