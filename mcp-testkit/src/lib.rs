@@ -17,8 +17,12 @@
 
 pub mod compliance;
 mod duplex;
+pub mod mock;
 pub mod services;
 pub mod tools;
 
 pub use duplex::{TRANSPORT_NAME, duplex, duplex_with_principal};
 pub use mcp_core::memory::MemoryTransport;
+
+#[doc(hidden)]
+pub use serde_json as __serde_json;
