@@ -1,0 +1,435 @@
+//! Content blocks: what tool results, prompt messages and sampling messages are made of.
+//!
+//! [`Content`] is one enum for all of them, tagged on `"type"`: text, image, audio (2025-03-26),
+//! resource links (2025-06-18), embedded resources, and the tool use / tool result blocks of
+//! sampling (2025-11-25). A block of a type this crate does not know decodes as
+//! [`Content::Unknown`] and is written back unchanged.
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::Value;
+
+use super::base::{Annotations, Icon, JsonObject, Meta};
+use super::resources::{BlobResourceContents, ResourceContents, TextResourceContents};
+use super::serde_util::{from_map, impl_has_meta, present, tagged_object};
+use super::tag;
+
+// ===== Content =====
+
+/// One content block.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Content {
+    /// `"type": "text"`.
+    Text(TextContent),
+    /// `"type": "image"`.
+    Image(ImageContent),
+    /// `"type": "audio"` (2025-03-26).
+    Audio(AudioContent),
+    /// `"type": "resource_link"` (2025-06-18).
+    ResourceLink(ResourceLink),
+    /// `"type": "resource"`: a resource's contents, embedded.
+    Resource(EmbeddedResource),
+    /// `"type": "tool_use"`: a model's request to call a tool (sampling, 2025-11-25).
+    ToolUse(ToolUseContent),
+    /// `"type": "tool_result"`: the result of a tool use (sampling, 2025-11-25).
+    ToolResult(ToolResultContent),
+    /// A block of a type this crate does not know, kept as it arrived.
+    Unknown(JsonObject),
+}
+
+/// The schema's name for a content block.
+pub type ContentBlock = Content;
+
+impl Content {
+    /// A text block.
+    pub fn text(text: impl Into<String>) -> Self {
+        Self::Text(TextContent::new(text))
+    }
+
+    /// An image block from base64 `data`.
+    pub fn image(data: impl Into<String>, mime_type: impl Into<String>) -> Self {
+        Self::Image(ImageContent::new(data, mime_type))
+    }
+
+    /// An audio block from base64 `data`.
+    pub fn audio(data: impl Into<String>, mime_type: impl Into<String>) -> Self {
+        Self::Audio(AudioContent::new(data, mime_type))
+    }
+
+    /// A link to the resource at `uri`.
+    pub fn resource_link(uri: impl Into<String>, name: impl Into<String>) -> Self {
+        Self::ResourceLink(ResourceLink::new(uri, name))
+    }
+
+    /// An embedded resource.
+    pub fn resource(contents: impl Into<ResourceContents>) -> Self {
+        Self::Resource(EmbeddedResource::new(contents))
+    }
+
+    /// The `"type"` of the block.
+    pub fn kind(&self) -> &str {
+        match self {
+            Self::Text(_) => tag::Text::VALUE,
+            Self::Image(_) => tag::Image::VALUE,
+            Self::Audio(_) => tag::Audio::VALUE,
+            Self::ResourceLink(_) => tag::ResourceLink::VALUE,
+            Self::Resource(_) => tag::Resource::VALUE,
+            Self::ToolUse(_) => tag::ToolUse::VALUE,
+            Self::ToolResult(_) => tag::ToolResult::VALUE,
+            Self::Unknown(map) => map.get("type").and_then(Value::as_str).unwrap_or(""),
+        }
+    }
+
+    /// The text, if this is a text block.
+    pub fn as_text(&self) -> Option<&str> {
+        match self {
+            Self::Text(t) => Some(&t.text),
+            _ => None,
+        }
+    }
+}
+
+impl Serialize for Content {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Self::Text(c) => c.serialize(s),
+            Self::Image(c) => c.serialize(s),
+            Self::Audio(c) => c.serialize(s),
+            Self::ResourceLink(c) => c.serialize(s),
+            Self::Resource(c) => c.serialize(s),
+            Self::ToolUse(c) => c.serialize(s),
+            Self::ToolResult(c) => c.serialize(s),
+            Self::Unknown(map) => map.serialize(s),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Content {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let (map, kind) = tagged_object(d, "a content block", "type")?;
+        let Some(kind) = kind else {
+            return Err(serde::de::Error::custom("a content block needs a \"type\""));
+        };
+        match kind.as_str() {
+            tag::Text::VALUE => from_map(map).map(Self::Text),
+            tag::Image::VALUE => from_map(map).map(Self::Image),
+            tag::Audio::VALUE => from_map(map).map(Self::Audio),
+            tag::ResourceLink::VALUE => from_map(map).map(Self::ResourceLink),
+            tag::Resource::VALUE => from_map(map).map(Self::Resource),
+            tag::ToolUse::VALUE => from_map(map).map(Self::ToolUse),
+            tag::ToolResult::VALUE => from_map(map).map(Self::ToolResult),
+            _ => Ok(Self::Unknown(map)),
+        }
+    }
+}
+
+macro_rules! content_from {
+    ($($variant:ident($ty:ty)),*) => {
+        $(impl From<$ty> for Content {
+            fn from(c: $ty) -> Self {
+                Self::$variant(c)
+            }
+        })*
+    };
+}
+content_from!(
+    Text(TextContent),
+    Image(ImageContent),
+    Audio(AudioContent),
+    ResourceLink(ResourceLink),
+    Resource(EmbeddedResource),
+    ToolUse(ToolUseContent),
+    ToolResult(ToolResultContent)
+);
+
+impl From<String> for Content {
+    fn from(text: String) -> Self {
+        Self::text(text)
+    }
+}
+
+impl From<&str> for Content {
+    fn from(text: &str) -> Self {
+        Self::text(text)
+    }
+}
+
+// ===== the block types =====
+
+/// Text.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TextContent {
+    /// Always `"text"`.
+    #[serde(rename = "type")]
+    pub kind: tag::Text,
+    /// The text.
+    pub text: String,
+    /// Display hints.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub annotations: Option<Annotations>,
+    /// Metadata (2025-06-18).
+    #[serde(rename = "_meta", default, skip_serializing_if = "Option::is_none")]
+    pub meta: Option<Meta>,
+    /// Fields this crate does not know, kept so that they survive a round trip.
+    #[serde(flatten)]
+    pub extra: JsonObject,
+}
+
+impl TextContent {
+    /// A text block.
+    pub fn new(text: impl Into<String>) -> Self {
+        Self { text: text.into(), ..Self::default() }
+    }
+}
+
+/// An image, base64-encoded.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ImageContent {
+    /// Always `"image"`.
+    #[serde(rename = "type")]
+    pub kind: tag::Image,
+    /// The base64-encoded image.
+    pub data: String,
+    /// The image's MIME type.
+    pub mime_type: String,
+    /// Display hints.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub annotations: Option<Annotations>,
+    /// Metadata (2025-06-18).
+    #[serde(rename = "_meta", default, skip_serializing_if = "Option::is_none")]
+    pub meta: Option<Meta>,
+    /// Fields this crate does not know, kept so that they survive a round trip.
+    #[serde(flatten)]
+    pub extra: JsonObject,
+}
+
+impl ImageContent {
+    /// An image from base64 `data`.
+    pub fn new(data: impl Into<String>, mime_type: impl Into<String>) -> Self {
+        Self { data: data.into(), mime_type: mime_type.into(), ..Self::default() }
+    }
+}
+
+/// Audio, base64-encoded (2025-03-26).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AudioContent {
+    /// Always `"audio"`.
+    #[serde(rename = "type")]
+    pub kind: tag::Audio,
+    /// The base64-encoded audio.
+    pub data: String,
+    /// The audio's MIME type.
+    pub mime_type: String,
+    /// Display hints.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub annotations: Option<Annotations>,
+    /// Metadata (2025-06-18).
+    #[serde(rename = "_meta", default, skip_serializing_if = "Option::is_none")]
+    pub meta: Option<Meta>,
+    /// Fields this crate does not know, kept so that they survive a round trip.
+    #[serde(flatten)]
+    pub extra: JsonObject,
+}
+
+impl AudioContent {
+    /// Audio from base64 `data`.
+    pub fn new(data: impl Into<String>, mime_type: impl Into<String>) -> Self {
+        Self { data: data.into(), mime_type: mime_type.into(), ..Self::default() }
+    }
+}
+
+/// A link to a resource the client may read (2025-06-18). Links returned by tools need not
+/// appear in `resources/list`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ResourceLink {
+    /// Always `"resource_link"`.
+    #[serde(rename = "type")]
+    pub kind: tag::ResourceLink,
+    /// The resource's URI.
+    pub uri: String,
+    /// The resource's programmatic name.
+    pub name: String,
+    /// A human-readable name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// What the resource is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// The MIME type.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mime_type: Option<String>,
+    /// The size in bytes, if known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<u64>,
+    /// Display hints.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub annotations: Option<Annotations>,
+    /// Icons (2025-11-25).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub icons: Vec<Icon>,
+    /// Metadata.
+    #[serde(rename = "_meta", default, skip_serializing_if = "Option::is_none")]
+    pub meta: Option<Meta>,
+    /// Fields this crate does not know, kept so that they survive a round trip.
+    #[serde(flatten)]
+    pub extra: JsonObject,
+}
+
+impl ResourceLink {
+    /// A link to `uri`.
+    pub fn new(uri: impl Into<String>, name: impl Into<String>) -> Self {
+        Self { uri: uri.into(), name: name.into(), ..Self::default() }
+    }
+
+    /// Sets the MIME type.
+    #[must_use]
+    pub fn with_mime_type(mut self, mime_type: impl Into<String>) -> Self {
+        self.mime_type = Some(mime_type.into());
+        self
+    }
+}
+
+/// A resource's contents embedded in a message.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EmbeddedResource {
+    /// Always `"resource"`.
+    #[serde(rename = "type")]
+    pub kind: tag::Resource,
+    /// The contents.
+    pub resource: ResourceContents,
+    /// Display hints.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub annotations: Option<Annotations>,
+    /// Metadata (2025-06-18).
+    #[serde(rename = "_meta", default, skip_serializing_if = "Option::is_none")]
+    pub meta: Option<Meta>,
+    /// Fields this crate does not know, kept so that they survive a round trip.
+    #[serde(flatten)]
+    pub extra: JsonObject,
+}
+
+impl EmbeddedResource {
+    /// Embeds `contents`.
+    pub fn new(contents: impl Into<ResourceContents>) -> Self {
+        Self { kind: tag::Resource, resource: contents.into(), annotations: None, meta: None, extra: JsonObject::new() }
+    }
+
+    /// Embeds a text resource.
+    pub fn text(uri: impl Into<String>, text: impl Into<String>) -> Self {
+        Self::new(TextResourceContents::new(uri, text))
+    }
+
+    /// Embeds a binary resource from base64 `blob`.
+    pub fn blob(uri: impl Into<String>, blob: impl Into<String>) -> Self {
+        Self::new(BlobResourceContents::new(uri, blob))
+    }
+}
+
+/// A model's request to call a tool, in sampling (2025-11-25).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ToolUseContent {
+    /// Always `"tool_use"`.
+    #[serde(rename = "type")]
+    pub kind: tag::ToolUse,
+    /// The id that the matching [`ToolResultContent`] refers to.
+    pub id: String,
+    /// The tool's name.
+    pub name: String,
+    /// The arguments, conforming to the tool's input schema.
+    pub input: JsonObject,
+    /// Metadata.
+    #[serde(rename = "_meta", default, skip_serializing_if = "Option::is_none")]
+    pub meta: Option<Meta>,
+    /// Fields this crate does not know, kept so that they survive a round trip.
+    #[serde(flatten)]
+    pub extra: JsonObject,
+}
+
+impl ToolUseContent {
+    /// A tool use.
+    pub fn new(id: impl Into<String>, name: impl Into<String>, input: JsonObject) -> Self {
+        Self { id: id.into(), name: name.into(), input, ..Self::default() }
+    }
+}
+
+/// The result of a tool use, given back to the model in sampling (2025-11-25).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ToolResultContent {
+    /// Always `"tool_result"`.
+    #[serde(rename = "type")]
+    pub kind: tag::ToolResult,
+    /// The id of the [`ToolUseContent`] this answers.
+    pub tool_use_id: String,
+    /// The unstructured result.
+    pub content: Vec<Content>,
+    /// The structured result: an object (2025-11-25) or any JSON value (2026-07-28). A
+    /// present `null` is kept as `Some(Value::Null)`.
+    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+    pub structured_content: Option<Value>,
+    /// Whether the tool use failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub is_error: Option<bool>,
+    /// Metadata.
+    #[serde(rename = "_meta", default, skip_serializing_if = "Option::is_none")]
+    pub meta: Option<Meta>,
+    /// Fields this crate does not know, kept so that they survive a round trip.
+    #[serde(flatten)]
+    pub extra: JsonObject,
+}
+
+impl ToolResultContent {
+    /// A result for `tool_use_id`.
+    pub fn new(tool_use_id: impl Into<String>, content: Vec<Content>) -> Self {
+        Self { tool_use_id: tool_use_id.into(), content, ..Self::default() }
+    }
+}
+
+impl_has_meta!(
+    TextContent,
+    ImageContent,
+    AudioContent,
+    ResourceLink,
+    EmbeddedResource,
+    ToolUseContent,
+    ToolResultContent
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn blocks_decode_by_type() {
+        let c: Content = serde_json::from_value(json!({"type": "text", "text": "hi"})).unwrap();
+        assert_eq!(c, Content::text("hi"));
+        let c: Content =
+            serde_json::from_value(json!({"type": "resource", "resource": {"uri": "a:b", "blob": "AA=="}})).unwrap();
+        assert!(matches!(c, Content::Resource(EmbeddedResource { resource: ResourceContents::Blob(_), .. })));
+    }
+
+    #[test]
+    fn unknown_blocks_survive() {
+        let v = json!({"type": "hologram", "frames": [1, 2]});
+        let c: Content = serde_json::from_value(v.clone()).unwrap();
+        assert_eq!(c.kind(), "hologram");
+        assert_eq!(serde_json::to_value(&c).unwrap(), v);
+    }
+
+    #[test]
+    fn malformed_known_blocks_are_errors() {
+        assert!(serde_json::from_value::<Content>(json!({"type": "text"})).is_err());
+        assert!(serde_json::from_value::<Content>(json!({"text": "no type"})).is_err());
+        assert!(serde_json::from_value::<Content>(json!("text")).is_err());
+    }
+
+    #[test]
+    fn null_structured_content_is_kept() {
+        let v = json!({"type": "tool_result", "toolUseId": "t", "content": [], "structuredContent": null});
+        let c: Content = serde_json::from_value(v.clone()).unwrap();
+        assert_eq!(serde_json::to_value(&c).unwrap(), v);
+    }
+}
