@@ -17,6 +17,7 @@
 
 pub mod compliance;
 mod duplex;
+pub mod fault;
 pub mod mock;
 pub mod services;
 pub mod tools;
