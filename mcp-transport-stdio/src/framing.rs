@@ -107,6 +107,21 @@ impl<R: AsyncRead, W: AsyncWrite> LinesTransport<R, W> {
         Self { reader, writer, read_done: false }
     }
 
+    /// The reader.
+    pub fn reader(&self) -> &R {
+        self.reader.get_ref()
+    }
+
+    /// The writer.
+    pub fn writer(&self) -> &W {
+        self.writer.get_ref()
+    }
+
+    /// The writer, mutably. Writing to it directly would interleave with queued frames.
+    pub fn writer_mut(&mut self) -> &mut W {
+        self.writer.get_mut()
+    }
+
     /// The reader and the writer, giving up whatever is buffered.
     pub fn into_inner(self) -> (R, W) {
         (self.reader.into_inner(), self.writer.into_inner())

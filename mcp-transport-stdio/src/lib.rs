@@ -28,11 +28,17 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+#[cfg(unix)]
+mod child;
 mod config;
 mod framing;
 #[cfg(unix)]
 mod stdio;
 
+#[cfg(unix)]
+pub use child::{
+    ChildExited, ChildProcess, ChildProcessTransport, DEFAULT_INHERITED_ENV_VARS, EnvInheritance, StderrMode,
+};
 pub use config::StdioConfig;
 pub use framing::{JsonLinesCodec, LinesTransport};
 #[cfg(unix)]
