@@ -1,3 +1,68 @@
-//! One MCP session over any transport: request correlation, cancellation, progress, timeouts, and the Server and Client built on it.
+//! One MCP session over any transport: request correlation, cancellation, progress,
+//! timeouts, bounded concurrency, and the [`Server`] and [`Client`] built on it.
 //!
-//! (under construction: see the issue tracker)
+//! ```
+//! use mcp_core::memory;
+//! use mcp_core::schema::{CallToolResult, Tool};
+//! use mcp_peer::{Client, RequestContext, Server};
+//! use serde_json::json;
+//!
+//! #[derive(serde::Deserialize)]
+//! struct Echo {
+//!     message: String,
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), mcp_peer::PeerError> {
+//! let server = Server::builder("echo-server", "1.0.0")
+//!     .tool(
+//!         Tool::new("echo", json!({"type": "object", "properties": {"message": {"type": "string"}}, "required": ["message"]})),
+//!         |_ctx: RequestContext, args: Echo| async move { Ok(CallToolResult::text(args.message)) },
+//!     )
+//!     .build();
+//!
+//! let (client_end, server_end) = memory::pair(16);
+//! tokio::spawn(async move { server.serve(server_end).await });
+//!
+//! let client = Client::connect(client_end).await?;
+//! let result = client.call_tool("echo", &json!({"message": "hi"})).await?;
+//! assert_eq!(result.content[0].as_text(), Some("hi"));
+//! client.close().await?;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # How a session runs
+//!
+//! Each session is one task that owns the transport: it reads messages (stopping when
+//! [`SessionConfig::max_concurrency`] handlers are running, so backpressure reaches the
+//! peer), runs handlers as futures in the same task (no spawn per request), correlates
+//! responses with the requests it sent, and writes what handlers produce. A handler that
+//! panics is answered with -32603 and the session goes on; a malformed frame is answered
+//! with the transport's error response and the session goes on. When the peer closes the
+//! transport, in-flight handlers finish and their responses are flushed before the session
+//! ends.
+//!
+//! # Protocol revisions
+//!
+//! Servers speak 2024-11-05 through 2025-11-25 (the `initialize` handshake): they echo the
+//! client's revision when they know it, else offer 2025-11-25. JSON-RPC batches are accepted
+//! only when 2025-03-26 was negotiated. Before `initialize`, only `ping` is served; unknown
+//! methods (such as a modern client's `server/discover` probe) get -32601 and the session stays
+//! usable.
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+mod client;
+mod config;
+mod error;
+mod server;
+mod session;
+
+pub use client::{Client, ClientBuilder};
+pub use config::SessionConfig;
+pub use error::PeerError;
+pub use server::{AuthorizeFn, RequestContext, Server, ServerBuilder, ToolError};
+pub use session::driver::{SessionEnd, SessionSummary};
+pub use session::{Peer, Progress};

@@ -1,0 +1,177 @@
+//! [`ClientBuilder`]: who the client is, what it can do for the server, and how to connect.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+
+use futures::FutureExt;
+use mcp_core::jsonrpc::Notification;
+use mcp_core::schema::{
+    ClientCapabilities, CreateMessageRequestParams, CreateMessageResult, ElicitRequestParams, ElicitResult,
+    ElicitationCapability, Implementation, InitializeRequestParams, InitializeResult, ListRootsResult, RootsCapability,
+    SamplingCapability,
+};
+use mcp_core::{ErrorObject, ProtocolVersion, Transport, TransportExt};
+use tokio::sync::mpsc;
+
+use super::Client;
+use super::session::{ClientHandlers, ClientSession};
+use crate::config::SessionConfig;
+use crate::error::PeerError;
+use crate::session::driver::Driver;
+use crate::session::{Peer, PeerInfo, Shared};
+
+static NEXT_CLIENT: AtomicU64 = AtomicU64::new(0);
+
+/// Configures and connects a [`Client`]; see [`Client::builder`].
+pub struct ClientBuilder {
+    info: Implementation,
+    version: ProtocolVersion,
+    config: SessionConfig,
+    capabilities: ClientCapabilities,
+    handlers: ClientHandlers,
+}
+
+impl std::fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("info", &self.info)
+            .field("version", &self.version)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for ClientBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl ClientBuilder {
+    /// A client named `mcp-peer` that asks for the latest legacy revision.
+    pub fn new() -> Self {
+        Self {
+            info: Implementation::new("mcp-peer", env!("CARGO_PKG_VERSION")),
+            version: ProtocolVersion::LATEST_LEGACY,
+            config: SessionConfig::default(),
+            capabilities: ClientCapabilities::default(),
+            handlers: ClientHandlers::default(),
+        }
+    }
+
+    /// The client's name (and version) in `clientInfo`.
+    #[must_use]
+    pub fn name(mut self, name: impl Into<String>, version: impl Into<String>) -> Self {
+        self.info = Implementation::new(name, version);
+        self
+    }
+
+    /// The revision to ask for in `initialize` (default: the latest legacy revision).
+    #[must_use]
+    pub fn protocol_version(mut self, version: ProtocolVersion) -> Self {
+        self.version = version;
+        self
+    }
+
+    /// Limits and timeouts.
+    #[must_use]
+    pub fn config(mut self, config: SessionConfig) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// Answers the server's `sampling/createMessage`, and declares the `sampling` capability.
+    #[must_use]
+    pub fn on_sampling<F, Fut>(mut self, handler: F) -> Self
+    where
+        F: Fn(CreateMessageRequestParams) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<CreateMessageResult, ErrorObject>> + Send + 'static,
+    {
+        self.capabilities.sampling = Some(SamplingCapability::default());
+        self.handlers.sampling = Some(Arc::new(move |p| handler(p).boxed()));
+        self
+    }
+
+    /// Answers the server's `elicitation/create`, and declares the `elicitation` capability.
+    #[must_use]
+    pub fn on_elicitation<F, Fut>(mut self, handler: F) -> Self
+    where
+        F: Fn(ElicitRequestParams) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<ElicitResult, ErrorObject>> + Send + 'static,
+    {
+        self.capabilities.elicitation = Some(ElicitationCapability::default());
+        self.handlers.elicitation = Some(Arc::new(move |p| handler(p).boxed()));
+        self
+    }
+
+    /// Answers the server's `roots/list`, and declares the `roots` capability.
+    #[must_use]
+    pub fn on_roots<F, Fut>(mut self, handler: F) -> Self
+    where
+        F: Fn() -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<ListRootsResult, ErrorObject>> + Send + 'static,
+    {
+        self.capabilities.roots = Some(RootsCapability::default());
+        self.handlers.roots = Some(Arc::new(move || handler().boxed()));
+        self
+    }
+
+    /// Receives every notification from the server other than progress and cancellation
+    /// (log messages, list changes, resource updates). Runs on the session task: keep it
+    /// quick, hand heavy work to a channel.
+    #[must_use]
+    pub fn on_notification<F>(mut self, callback: F) -> Self
+    where
+        F: Fn(Notification) + Send + Sync + 'static,
+    {
+        self.handlers.notification = Some(Arc::new(callback));
+        self
+    }
+
+    /// Starts the session on `transport` (spawning its task on the current tokio runtime)
+    /// and performs the `initialize` handshake.
+    ///
+    /// # Errors
+    /// [`PeerError::Rpc`] when the server refuses `initialize`; [`PeerError::Protocol`] when
+    /// it answers with a revision this crate does not speak; [`PeerError::Closed`] or
+    /// [`PeerError::Timeout`] when it does not answer.
+    ///
+    /// # Panics
+    /// Outside a tokio runtime.
+    pub async fn connect(self, transport: impl Transport) -> Result<Client, PeerError> {
+        let n = NEXT_CLIENT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let (tx, rx) = mpsc::channel(self.config.outbound_capacity);
+        let shared = Arc::new(Shared::new(tx, self.config, format!("client-{n}").into(), None, 0));
+        let handler = ClientSession { handlers: self.handlers };
+        let driver = Driver::new(transport.boxed(), handler, shared.clone(), rx);
+        let task = tokio::spawn(driver.run());
+        let peer = Peer::new(shared.clone(), None);
+
+        let params = InitializeRequestParams::new(self.version, self.capabilities, self.info);
+        let init: InitializeResult = match peer.request("initialize", &params).await {
+            Ok(init) => init,
+            Err(e) => {
+                peer.close();
+                return Err(e);
+            }
+        };
+        let version = match init.protocol_version.parse::<ProtocolVersion>() {
+            Ok(v) if !v.is_stateless() => v,
+            _ => {
+                peer.close();
+                return Err(PeerError::Protocol(format!(
+                    "the server answered initialize with protocol version {:?}, which this client does not speak",
+                    init.protocol_version
+                )));
+            }
+        };
+        let info = PeerInfo {
+            protocol_version: version,
+            capabilities: serde_json::to_value(&init.capabilities).unwrap_or_default(),
+            info: serde_json::to_value(&init.server_info).unwrap_or_default(),
+        };
+        let _ = shared.peer_info.set(info);
+        peer.notify("notifications/initialized", &serde_json::json!({})).await?;
+        Ok(Client { peer, init, version, task: Some(task) })
+    }
+}

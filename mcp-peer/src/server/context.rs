@@ -1,0 +1,114 @@
+//! [`RequestContext`]: what a request handler knows and can do besides returning a result.
+
+use std::fmt;
+
+use mcp_core::schema::{LoggingLevel, LoggingMessageNotificationParams, ProgressToken};
+use mcp_core::{Principal, RequestId};
+use serde_json::Value;
+
+use crate::error::PeerError;
+use crate::session::Peer;
+use crate::session::cancel::CancelSignal;
+
+/// The context of one incoming request: who is calling, progress and log reporting, the
+/// cancellation signal, and a [`Peer`] for requests back to the client.
+///
+/// Cheap to clone; a handler may hand clones to tasks it spawns.
+#[derive(Clone)]
+pub struct RequestContext {
+    peer: Peer,
+    request_id: RequestId,
+    cancel: CancelSignal,
+    progress_token: Option<ProgressToken>,
+}
+
+impl fmt::Debug for RequestContext {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RequestContext")
+            .field("session", &self.peer.session_id())
+            .field("request_id", &self.request_id)
+            .field("progress_token", &self.progress_token)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RequestContext {
+    pub(crate) fn new(
+        peer: Peer,
+        request_id: RequestId,
+        cancel: CancelSignal,
+        progress_token: Option<ProgressToken>,
+    ) -> Self {
+        Self { peer, request_id, cancel, progress_token }
+    }
+
+    /// The authenticated caller, when the transport authenticated one.
+    pub fn principal(&self) -> Option<&Principal> {
+        self.peer.principal()
+    }
+
+    /// The session's id.
+    pub fn session_id(&self) -> &str {
+        self.peer.session_id()
+    }
+
+    /// The id of the request being handled.
+    pub fn request_id(&self) -> &RequestId {
+        &self.request_id
+    }
+
+    /// The progress token the caller sent, if it wants progress reports.
+    pub fn progress_token(&self) -> Option<&ProgressToken> {
+        self.progress_token.as_ref()
+    }
+
+    /// A handle for requests and notifications to the client (sampling, elicitation, roots).
+    /// What is sent through it is tied to this request (see [`Peer`]).
+    pub fn peer(&self) -> &Peer {
+        &self.peer
+    }
+
+    /// Reports progress (`notifications/progress`); does nothing when the caller sent no
+    /// progress token. `progress` should increase with every call.
+    ///
+    /// # Errors
+    /// [`PeerError::Closed`] when the session has ended.
+    pub async fn progress(&self, progress: f64, total: Option<f64>, message: Option<&str>) -> Result<(), PeerError> {
+        let Some(token) = &self.progress_token else { return Ok(()) };
+        let mut params = serde_json::json!({ "progressToken": token, "progress": progress });
+        if let Some(total) = total {
+            params["total"] = total.into();
+        }
+        if let Some(message) = message {
+            params["message"] = message.into();
+        }
+        self.peer.notify("notifications/progress", &params).await
+    }
+
+    /// Sends a log message (`notifications/message`) if `level` is at or above the level the
+    /// client set with `logging/setLevel`.
+    ///
+    /// # Errors
+    /// [`PeerError::Closed`] when the session has ended.
+    pub async fn log(&self, level: LoggingLevel, data: impl Into<Value>) -> Result<(), PeerError> {
+        if !self.peer.log_enabled(level) {
+            return Ok(());
+        }
+        let params = LoggingMessageNotificationParams::new(level, data);
+        self.peer.notify("notifications/message", &params).await
+    }
+
+    /// Completes when the client cancels this request. The session drops the handler's
+    /// future at the same time; this is for work the handler handed to other tasks.
+    ///
+    /// # Cancel safety
+    /// Cancel-safe.
+    pub async fn cancelled(&self) {
+        self.cancel.cancelled().await;
+    }
+
+    /// Whether the client cancelled this request.
+    pub fn is_cancelled(&self) -> bool {
+        self.cancel.is_cancelled()
+    }
+}

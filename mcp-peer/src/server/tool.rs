@@ -1,0 +1,171 @@
+//! Tools: registration with typed handlers, argument validation, and [`ToolError`].
+
+use std::fmt;
+use std::future::Future;
+use std::sync::Arc;
+
+use futures::future::BoxFuture;
+use mcp_core::ErrorObject;
+use mcp_core::schema::{CallToolResult, Tool};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use super::context::RequestContext;
+use super::session::to_raw;
+use crate::session::inflight::HandlerResult;
+
+/// Why a tool call failed.
+///
+/// Most failures are *execution* errors: the tool ran and could not do its job. The spec has
+/// these reported to the model as a result with `isError: true`, so that it can read the
+/// message and try again; `?` on any error type produces one. A [`ToolError::rpc`] is a
+/// *protocol* error instead: the request itself was wrong, and the caller gets a JSON-RPC error.
+///
+/// ```
+/// use mcp_peer::ToolError;
+///
+/// fn parse(n: &str) -> Result<i64, ToolError> {
+///     Ok(n.parse::<i64>()?) // a ParseIntError becomes an isError result
+/// }
+/// assert!(parse("x").is_err());
+/// ```
+pub enum ToolError {
+    /// The tool failed; the caller gets `isError: true` with this text.
+    Execution(String),
+    /// The request was wrong; the caller gets this JSON-RPC error.
+    Rpc(ErrorObject),
+}
+
+impl ToolError {
+    /// An execution error with `message`.
+    pub fn new(message: impl Into<String>) -> Self {
+        Self::Execution(message.into())
+    }
+
+    /// A protocol error answered as a JSON-RPC error.
+    pub fn rpc(error: ErrorObject) -> Self {
+        Self::Rpc(error)
+    }
+}
+
+impl<E: std::error::Error + Send + Sync + 'static> From<E> for ToolError {
+    fn from(error: E) -> Self {
+        Self::Execution(error.to_string())
+    }
+}
+
+impl fmt::Debug for ToolError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Execution(m) => f.debug_tuple("Execution").field(m).finish(),
+            Self::Rpc(e) => f.debug_tuple("Rpc").field(e).finish(),
+        }
+    }
+}
+
+impl fmt::Display for ToolError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Execution(m) => f.write_str(m),
+            Self::Rpc(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+type ErasedHandler =
+    dyn Fn(RequestContext, Value) -> Result<BoxFuture<'static, HandlerResult>, ErrorObject> + Send + Sync;
+
+/// A registered tool: its definition, its compiled input validator and its handler.
+pub(crate) struct ToolEntry {
+    pub(crate) tool: Tool,
+    validator: Option<jsonschema::Validator>,
+    handler: Box<ErasedHandler>,
+}
+
+impl ToolEntry {
+    /// Builds an entry, compiling the input schema once.
+    ///
+    /// An input schema that does not compile is logged and the tool runs unvalidated, so a
+    /// slightly off schema from a proxied server never takes a whole server down.
+    pub(crate) fn new<F, T, Fut>(tool: Tool, handler: F) -> Arc<Self>
+    where
+        F: Fn(RequestContext, T) -> Fut + Send + Sync + 'static,
+        T: DeserializeOwned + Send + 'static,
+        Fut: Future<Output = Result<CallToolResult, ToolError>> + Send + 'static,
+    {
+        let validator = if accepts_any_object(&tool.input_schema) {
+            None
+        } else {
+            match jsonschema::validator_for(&tool.input_schema) {
+                Ok(v) => Some(v),
+                Err(e) => {
+                    tracing::warn!(tool = %tool.name, error = %e, "the tool's input schema does not compile; arguments will not be validated");
+                    None
+                }
+            }
+        };
+        let name = tool.name.clone();
+        let handler =
+            move |ctx: RequestContext, args: Value| -> Result<BoxFuture<'static, HandlerResult>, ErrorObject> {
+                let args = T::deserialize(args).map_err(|e| {
+                    ErrorObject::invalid_params(format!("the arguments of tool {name:?} do not decode: {e}"))
+                })?;
+                let future = handler(ctx, args);
+                Ok(Box::pin(async move {
+                    match future.await {
+                        Ok(result) => to_raw(&result),
+                        Err(ToolError::Execution(message)) => to_raw(&CallToolResult::error_text(message)),
+                        Err(ToolError::Rpc(error)) => Err(error),
+                    }
+                }))
+            };
+        Arc::new(Self { tool, validator, handler: Box::new(handler) })
+    }
+
+    /// Checks `args` against the input schema, then starts the handler.
+    pub(crate) fn start(
+        &self,
+        ctx: RequestContext,
+        args: Value,
+    ) -> Result<BoxFuture<'static, HandlerResult>, ErrorObject> {
+        if let Some(validator) = &self.validator
+            && !validator.is_valid(&args)
+            && let Some(first) = validator.iter_errors(&args).next()
+        {
+            let path = first.instance_path().to_string();
+            let at = if path.is_empty() { "the arguments".to_owned() } else { format!("argument {path}") };
+            return Err(ErrorObject::invalid_params(format!(
+                "{at} of tool {:?} do not match its input schema: {first}",
+                self.tool.name
+            )));
+        }
+        (self.handler)(ctx, args)
+    }
+}
+
+/// Whether a schema accepts every object (`{"type":"object"}` and nothing else that
+/// constrains), in which case validation can be skipped on the hot path.
+fn accepts_any_object(schema: &Value) -> bool {
+    let Some(map) = schema.as_object() else { return false };
+    map.iter().all(|(k, v)| match k.as_str() {
+        "type" => v == "object",
+        "$schema" | "title" | "description" => true,
+        "properties" => v.as_object().is_some_and(serde_json::Map::is_empty),
+        "required" => v.as_array().is_some_and(Vec::is_empty),
+        _ => false,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn trivial_schemas_skip_validation() {
+        assert!(accepts_any_object(&json!({"type": "object"})));
+        assert!(accepts_any_object(&json!({"type": "object", "properties": {}})));
+        assert!(!accepts_any_object(&json!({"type": "object", "properties": {"a": {}}})));
+        assert!(!accepts_any_object(&json!({"type": "object", "additionalProperties": false})));
+    }
+}
