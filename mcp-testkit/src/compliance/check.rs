@@ -83,3 +83,18 @@ pub(crate) fn seq_of(message: &Message) -> Option<usize> {
 pub(crate) fn unreachable_json(e: &serde_json::Error) -> ! {
     panic!("serializing a JSON value failed: {e}")
 }
+
+/// A short description of a message for failure messages (payloads can be kilobytes).
+pub(crate) fn describe(message: &Message) -> String {
+    match seq_of(message) {
+        Some(seq) => format!("message {seq}"),
+        None => {
+            let text = message.to_string();
+            if text.len() > 200 {
+                format!("{}... ({} bytes)", text.chars().take(200).collect::<String>(), text.len())
+            } else {
+                text
+            }
+        }
+    }
+}

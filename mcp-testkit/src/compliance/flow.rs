@@ -6,7 +6,7 @@ use std::time::Duration;
 use futures::{FutureExt, Sink, SinkExt, StreamExt};
 use mcp_core::Message;
 
-use super::check::{Check, numbered, seq_of};
+use super::check::{Check, describe, numbered, seq_of};
 use super::{Property, TransportPair};
 
 /// The payload of each backpressure message, unless the message limit is smaller.
@@ -134,12 +134,4 @@ pub async fn cancel_safe_receive(pair: TransportPair) {
         }
     });
     tokio::join!(send, receive);
-}
-
-/// A short description of a numbered message (its payload can be kilobytes).
-fn describe(message: &Message) -> String {
-    match seq_of(message) {
-        Some(seq) => format!("message {seq}"),
-        None => message.to_string().chars().take(200).collect(),
-    }
 }

@@ -2,7 +2,7 @@
 
 use mcp_core::{Message, TransportError};
 
-use super::check::{Check, numbered, seq_of, unreachable_json};
+use super::check::{Check, describe, numbered, seq_of, unreachable_json};
 use super::{Property, TransportPair};
 
 /// The malformed frames the suite injects, and what each is.
@@ -35,7 +35,7 @@ pub async fn malformed_frame(pair: TransportPair) {
         check.send(&mut a, numbered(seq, 10), format_args!("a valid message after {what}")).await;
         let got = check.recv(&mut b, format_args!("the valid message sent after {what}")).await;
         if seq_of(&got) != Some(seq) {
-            check.fail(format_args!("after {what}, expected the next valid message, got {got}"));
+            check.fail(format_args!("after {what}, expected the next valid message, got {}", describe(&got)));
         }
     }
 }
@@ -101,7 +101,7 @@ async fn expect_frame_error(
         }
         Some(Err(e)) if !expected(&e) => check.fail(format_args!("{what} produced the wrong error: `{e:?}`")),
         Some(Err(_)) => {}
-        Some(Ok(m)) => check.fail(format_args!("{what} must be an error item, got the message {m}")),
+        Some(Ok(m)) => check.fail(format_args!("{what} must be an error item, got {}", describe(&m))),
         None => check.fail(format_args!("the stream ended after {what}; a frame error must not end it")),
     }
 }

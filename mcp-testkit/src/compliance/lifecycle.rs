@@ -2,7 +2,7 @@
 
 use futures::{SinkExt, StreamExt};
 
-use super::check::{Check, numbered, seq_of};
+use super::check::{Check, describe, numbered, seq_of};
 use super::{Property, TransportPair};
 
 /// `a` queues 100 messages without flushing, then closes: `b` receives all 100 in order and
@@ -30,13 +30,15 @@ pub async fn close_flushes(pair: TransportPair) {
         for want in 0..COUNT {
             let got = check.recv(&mut b, format_args!("message {want} of {COUNT} sent before the close")).await;
             if seq_of(&got) != Some(want) {
-                check.fail(format_args!("expected message {want}, got {got}"));
+                check.fail(format_args!("expected message {want}, got {}", describe(&got)));
             }
         }
         if end_observable {
             match check.within("the end of b's stream after a closed", b.next()).await {
                 None => {}
-                Some(Ok(m)) => check.fail(format_args!("expected the end of the stream, got an extra message {m}")),
+                Some(Ok(m)) => {
+                    check.fail(format_args!("expected the end of the stream, got an extra {}", describe(&m)))
+                }
                 Some(Err(e)) => check.fail(format_args!(
                     "a clean close must end the peer's stream with `None`, got the error `{e}` (fatal: {})",
                     e.is_fatal()
@@ -61,8 +63,9 @@ pub async fn close_flushes(pair: TransportPair) {
 /// followed by `None`. A non-fatal error, a message, or waiting forever fail.
 pub async fn peer_gone(pair: TransportPair) {
     let check = Check { property: Property::PeerGone, timeout: pair.timeout };
-    let TransportPair { a, mut b, .. } = pair;
-    drop(a);
+    let TransportPair { a, mut b, raw_to_b, .. } = pair;
+    // The injector is part of a (it may hold a's writer): it goes too.
+    drop((a, raw_to_b));
     match check.within("b's stream to end after a was dropped", b.next()).await {
         None => {}
         Some(Err(e)) if e.is_fatal() => {
@@ -71,6 +74,6 @@ pub async fn peer_gone(pair: TransportPair) {
             }
         }
         Some(Err(e)) => check.fail(format_args!("expected the end of the stream, got the non-fatal error `{e}`")),
-        Some(Ok(m)) => check.fail(format_args!("expected the end of the stream, got the message {m}")),
+        Some(Ok(m)) => check.fail(format_args!("expected the end of the stream, got {}", describe(&m))),
     }
 }

@@ -7,7 +7,7 @@ use mcp_core::jsonrpc::Notification;
 use mcp_core::{ErrorObject, Message, RequestId};
 use serde_json::json;
 
-use super::check::{Check, numbered, seq_of, unreachable_json};
+use super::check::{Check, describe, numbered, seq_of, unreachable_json};
 use super::{Property, TransportPair};
 
 /// Every kind of message crosses in both directions unchanged: requests with numeric and
@@ -76,7 +76,7 @@ pub async fn ordering(pair: TransportPair) {
         for want in 0..COUNT {
             let got = check.recv(&mut stream, format_args!("message {want} at {rx}")).await;
             if seq_of(&got) != Some(want) {
-                check.fail(format_args!("at {rx}, expected message {want} next, got {got}"));
+                check.fail(format_args!("at {rx}, expected message {want} next, got {}", describe(&got)));
             }
         }
         stream
