@@ -32,6 +32,7 @@
 mod child;
 mod config;
 mod framing;
+mod socket;
 #[cfg(unix)]
 mod stdio;
 
@@ -41,5 +42,8 @@ pub use child::{
 };
 pub use config::StdioConfig;
 pub use framing::{JsonLinesCodec, LinesTransport};
+pub use socket::{ListenerConfig, TcpAcceptor, TcpTransport, connect_tcp, connect_tcp_with};
+#[cfg(unix)]
+pub use socket::{UnixAcceptor, UnixTransport, connect_unix, connect_unix_with};
 #[cfg(unix)]
 pub use stdio::{StdioTransport, stdio};
