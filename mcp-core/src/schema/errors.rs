@@ -1,6 +1,6 @@
 //! The `data` of MCP-specific error responses, and how to build and read them.
 //!
-//! The codes are in [`error_codes`](crate::jsonrpc::error_codes). The header-mismatch error
+//! The codes are in [`error_codes`]. The header-mismatch error
 //! (-32020) has no defined data.
 //!
 //! ```
