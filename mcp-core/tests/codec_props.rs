@@ -33,8 +33,12 @@ fn decode_chunked(codec: &mut LineCodec, input: &[u8], splits: &[usize]) -> Vec<
 fn arb_message() -> impl Strategy<Value = Message> {
     let text = "[ -~\\n\\t\u{e9}\u{1F600}]{0,40}";
     prop_oneof![
-        (any::<i64>(), "[a-z/]{1,20}", text)
-            .prop_map(|(id, m, t)| Message::request(id, m, &serde_json::json!({ "t": t })).unwrap()),
+        (any::<i64>(), "[a-z/]{1,20}", text).prop_map(|(id, m, t)| Message::request(
+            id,
+            m,
+            &serde_json::json!({ "t": t })
+        )
+        .unwrap()),
         ("[a-z/]{1,20}", text)
             .prop_map(|(m, t)| Message::notification(m, &serde_json::json!({ "t": t, "n": [1, 2] })).unwrap()),
         ("[a-zA-Z0-9]{1,12}", text).prop_map(|(id, t)| Message::response(
