@@ -74,7 +74,11 @@ pub(crate) struct Driver<H: Handler> {
     batches: HashMap<u64, BatchReply>,
     next_batch: u64,
     out: VecDeque<Message>,
-    /// Stop reading when this many messages wait to be written.
+    /// How many of `out` answer the peer (responses, errors, batches of them).
+    replies_queued: usize,
+    /// Stop reading when this many replies wait to be written, and stop taking commands when
+    /// this many messages of any kind do. Replies alone gate reading so that a session whose
+    /// own requests fill the queue still reads the responses that will drain it.
     out_high_water: usize,
     reading: Reading,
     needs_flush: bool,
@@ -102,6 +106,7 @@ impl<H: Handler> Driver<H> {
             batches: HashMap::new(),
             next_batch: 0,
             out: VecDeque::new(),
+            replies_queued: 0,
             out_high_water,
             reading: Reading::Open,
             needs_flush: false,
@@ -142,6 +147,9 @@ impl<H: Handler> Driver<H> {
                 match self.transport.as_mut().poll_ready(cx) {
                     Poll::Ready(Ok(())) => {
                         let Some(msg) = self.out.pop_front() else { break };
+                        if is_reply(&msg) {
+                            self.replies_queued -= 1;
+                        }
                         if let Err(e) = self.transport.as_mut().start_send(msg) {
                             return Poll::Ready(self.transport_failed(e));
                         }
@@ -152,13 +160,8 @@ impl<H: Handler> Driver<H> {
                 }
             }
 
-            // 2. Collect finished handlers.
-            while let Poll::Ready(Some(finished)) = self.inflight.poll_next_unpin(cx) {
-                self.on_finished(finished);
-                progressed = true;
-            }
-
-            // 3. Commands from handles, while there is room to queue what they produce.
+            // 2. Commands from handles, while there is room to queue what they produce.
+            let mut commands_drained = false;
             while self.out.len() < self.out_high_water && budget > 0 {
                 match self.rx.poll_recv(cx) {
                     Poll::Ready(Some(command)) => {
@@ -166,15 +169,29 @@ impl<H: Handler> Driver<H> {
                         progressed = true;
                         self.on_command(command);
                     }
-                    Poll::Ready(None) | Poll::Pending => break,
+                    Poll::Ready(None) | Poll::Pending => {
+                        commands_drained = true;
+                        break;
+                    }
                 }
+            }
+
+            // 3. Collect finished handlers. What a handler sent before finishing (progress,
+            //    log messages) sits in the command queue and must go out before its response,
+            //    so the queue is drained first (it is bounded, so this is too).
+            while commands_drained && let Poll::Ready(Some(finished)) = self.inflight.poll_next_unpin(cx) {
+                while let Poll::Ready(Some(command)) = self.rx.poll_recv(cx) {
+                    self.on_command(command);
+                }
+                self.on_finished(finished);
+                progressed = true;
             }
 
             // 4. Read from the transport while a handler slot and queue room are free
             //    (backpressure: a full session stops reading).
             while self.reading == Reading::Open
                 && self.inflight.len() < self.shared.config.max_concurrency
-                && self.out.len() < self.out_high_water
+                && self.replies_queued < self.out_high_water
                 && budget > 0
             {
                 match self.transport.as_mut().poll_next(cx) {
@@ -188,7 +205,7 @@ impl<H: Handler> Driver<H> {
                         progressed = true;
                         tracing::debug!(session = %self.shared.session_id, error = %e, "bad frame from the peer");
                         if let Some(reply) = e.error_response() {
-                            self.out.push_back(reply);
+                            self.queue(reply);
                         }
                     }
                     Poll::Ready(Some(Err(e))) => return Poll::Ready(self.transport_failed(e)),
@@ -228,6 +245,13 @@ impl<H: Handler> Driver<H> {
         Poll::Pending
     }
 
+    fn queue(&mut self, msg: Message) {
+        if is_reply(&msg) {
+            self.replies_queued += 1;
+        }
+        self.out.push_back(msg);
+    }
+
     fn transport_failed(&mut self, error: TransportError) -> SessionEnd {
         let why = error.to_string();
         self.fatal = Some(error);
@@ -255,20 +279,20 @@ impl<H: Handler> Driver<H> {
                 }
                 self.summary.requests_sent += 1;
                 self.pending.insert(request.id.clone(), pending);
-                self.out.push_back(Message::Request(request));
+                self.queue(Message::Request(request));
             }
-            Outbound::Notification(n) => self.out.push_back(Message::Notification(n)),
+            Outbound::Notification(n) => self.queue(Message::Notification(n)),
             Outbound::Cancel { id, reason } => {
                 if self.pending.remove(&id).is_some() {
                     let params = serde_json::json!({ "requestId": id, "reason": reason });
                     if let Ok(msg) = Message::notification("notifications/cancelled", &params) {
-                        self.out.push_back(msg);
+                        self.queue(msg);
                     }
                 }
             }
             Outbound::Event(event) => {
                 if let Some(msg) = self.handler.on_event(event, &self.shared) {
-                    self.out.push_back(msg);
+                    self.queue(msg);
                 }
             }
             Outbound::Close => {
@@ -346,7 +370,7 @@ impl<H: Handler> Driver<H> {
                 reply.remaining -= 1;
                 self.finish_batch_if_done(b);
             }
-            None => self.out.push_back(msg),
+            None => self.queue(msg),
         }
     }
 
@@ -364,7 +388,7 @@ impl<H: Handler> Driver<H> {
             && let Some(reply) = self.batches.remove(&b)
             && !reply.responses.is_empty()
         {
-            self.out.push_back(Message::Batch(reply.responses));
+            self.queue(Message::Batch(reply.responses));
         }
     }
 
@@ -373,7 +397,7 @@ impl<H: Handler> Driver<H> {
             let error = ErrorObject::invalid_request(
                 "JSON-RPC batches are only allowed in MCP revision 2025-03-26; send one message at a time",
             );
-            self.out.push_back(Message::error(None, error));
+            self.queue(Message::error(None, error));
             return;
         }
         let requests = items.iter().filter(|m| matches!(m, Message::Request(_))).count();
@@ -435,4 +459,8 @@ impl<H: Handler> Driver<H> {
             _ => self.handler.on_notification(n, &self.shared),
         }
     }
+}
+
+fn is_reply(msg: &Message) -> bool {
+    matches!(msg, Message::Response(_) | Message::Error(_) | Message::Batch(_))
 }

@@ -159,6 +159,12 @@ impl Peer {
                 biased;
                 reply = &mut reply_rx => {
                     guard.disarm();
+                    // Reports sent before the response are delivered before returning.
+                    if let (Some(rx), Some(callback)) = (progress_rx.as_mut(), on_progress.as_deref_mut()) {
+                        while let Ok(progress) = rx.try_recv() {
+                            callback(progress);
+                        }
+                    }
                     return match reply {
                         Ok(Ok(result)) => Ok(result),
                         Ok(Err(Failure::Rpc(error))) => Err(PeerError::Rpc { method: method.to_owned(), error }),

@@ -78,7 +78,11 @@ impl Raw {
     /// Sends a request and returns the response (skipping notifications).
     pub async fn call(&mut self, method: &str, params: Value) -> Message {
         self.next += 1;
-        let id = self.next;
+        self.call_with_id(self.next, method, params).await
+    }
+
+    /// Sends a request with a chosen id and returns the response to that id.
+    pub async fn call_with_id(&mut self, id: i64, method: &str, params: Value) -> Message {
         self.send(Message::request(id, method, &params).unwrap()).await;
         loop {
             let msg = self.recv().await;
@@ -113,5 +117,34 @@ pub fn error_code(msg: &Message) -> i64 {
     match msg {
         Message::Error(e) => e.error.code,
         other => panic!("expected an error, got {other}"),
+    }
+}
+
+/// A server-side transport whose incoming side the test scripts item by item (including
+/// transport errors) and whose outgoing messages the test reads.
+pub struct Scripted {
+    pub incoming: futures::channel::mpsc::Sender<Result<Message, mcp_core::TransportError>>,
+    pub outgoing: futures::channel::mpsc::Receiver<Message>,
+}
+
+impl Scripted {
+    pub fn new() -> (Self, mcp_core::BoxTransport) {
+        use mcp_core::{TransportError, TransportExt};
+        let (in_tx, in_rx) = futures::channel::mpsc::channel(64);
+        let (out_tx, out_rx) = futures::channel::mpsc::channel::<Message>(64);
+        let sink = out_tx.sink_map_err(|_| TransportError::Closed);
+        (Self { incoming: in_tx, outgoing: out_rx }, TransportExt::boxed(mcp_core::Duplex::new(sink, in_rx)))
+    }
+
+    pub async fn push(&mut self, item: Result<Message, mcp_core::TransportError>) {
+        within("pushing to the session", self.incoming.send(item)).await.expect("session gone");
+    }
+
+    pub async fn push_text(&mut self, text: &str) {
+        self.push(Ok(text.parse().expect("valid JSON-RPC"))).await;
+    }
+
+    pub async fn recv(&mut self) -> Message {
+        within("a message from the session", self.outgoing.next()).await.expect("session closed its sink")
     }
 }

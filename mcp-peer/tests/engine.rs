@@ -1,0 +1,302 @@
+//! The session engine: cancellation, timeouts and progress, bounded concurrency, disconnects,
+//! graceful close, bad frames, batches.
+
+mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use common::{Raw, Scripted, builder, error_code, result, within};
+use futures::StreamExt;
+use futures::stream::FuturesUnordered;
+use mcp_core::schema::{CallToolResult, Tool};
+use mcp_core::{Message, RequestId, TransportError, memory};
+use mcp_peer::{Client, PeerError, RequestContext, Server, SessionConfig, SessionEnd};
+use serde_json::{Value, json};
+use tokio::sync::{Notify, mpsc};
+
+/// A server whose `wait` tool blocks until cancelled, reporting on `seen` when it was.
+fn waiting_server(seen: mpsc::Sender<&'static str>, started: Arc<Notify>) -> Server {
+    builder()
+        .tool(Tool::new("wait", json!({"type": "object"})), move |ctx: RequestContext, _a: Value| {
+            let seen = seen.clone();
+            let started = started.clone();
+            async move {
+                // A guard observes that the session dropped the future (cancellation).
+                struct Dropped(mpsc::Sender<&'static str>);
+                impl Drop for Dropped {
+                    fn drop(&mut self) {
+                        let _ = self.0.try_send("dropped");
+                    }
+                }
+                let _guard = Dropped(seen.clone());
+                started.notify_one();
+                ctx.cancelled().await;
+                Ok(CallToolResult::text("never sent"))
+            }
+        })
+        .build()
+}
+
+#[tokio::test]
+async fn client_dropping_a_call_cancels_the_handler() {
+    let (seen_tx, mut seen) = mpsc::channel(4);
+    let started = Arc::new(Notify::new());
+    let (client_end, server_end) = memory::pair(16);
+    let server = waiting_server(seen_tx, started.clone());
+    tokio::spawn(async move { server.serve(server_end).await });
+    let client = within("connect", Client::connect(client_end)).await.unwrap();
+
+    let args = json!({});
+    let call = client.call_tool("wait", &args);
+    tokio::select! {
+        _ = call => panic!("the wait tool never answers"),
+        () = started.notified() => {}
+    }
+    // The call future is dropped here: the server must see notifications/cancelled.
+    assert_eq!(within("the handler to be dropped", seen.recv()).await, Some("dropped"));
+    // And the session is still fine.
+    assert_eq!(
+        client.call_tool("echo", &json!({"message": "after"})).await.unwrap().content[0].as_text(),
+        Some("after")
+    );
+}
+
+#[tokio::test]
+async fn peer_cancellation_drops_the_handler_and_sends_no_response() {
+    let (seen_tx, mut seen) = mpsc::channel(4);
+    let started = Arc::new(Notify::new());
+    let (mut raw, _task) = Raw::start(waiting_server(seen_tx, started.clone()));
+    raw.initialize("2025-11-25").await;
+    raw.send(Message::request(7, "tools/call", &json!({"name": "wait", "arguments": {}})).unwrap()).await;
+    within("the handler to start", started.notified()).await;
+    raw.send(Message::notification("notifications/cancelled", &json!({"requestId": 7, "reason": "user"})).unwrap())
+        .await;
+    assert_eq!(within("the handler to be dropped", seen.recv()).await, Some("dropped"));
+    // The next message is the ping's response: nothing was sent for request 7.
+    let pong = raw.call("ping", json!({})).await;
+    assert_eq!(result(&pong), json!({}));
+    // Cancelling something unknown or finished is harmless.
+    raw.send(Message::notification("notifications/cancelled", &json!({"requestId": 7})).unwrap()).await;
+    raw.send(Message::notification("notifications/cancelled", &json!({"requestId": "never"})).unwrap()).await;
+    raw.send(Message::notification("notifications/cancelled", &json!({"bogus": true})).unwrap()).await;
+    let resp = raw.call("tools/call", json!({"name": "echo", "arguments": {"message": "x"}})).await;
+    assert_eq!(result(&resp)["content"][0]["text"], "x");
+}
+
+#[tokio::test]
+async fn cancel_before_the_request_arrives_is_ignored_and_the_request_runs() {
+    let (mut raw, _task) = Raw::start(builder().build());
+    raw.initialize("2025-11-25").await;
+    raw.send(Message::notification("notifications/cancelled", &json!({"requestId": 9})).unwrap()).await;
+    raw.send(Message::request(9, "tools/call", &json!({"name": "echo", "arguments": {"message": "late"}})).unwrap())
+        .await;
+    let resp = raw.recv().await;
+    assert_eq!(resp.id(), Some(&RequestId::Number(9)));
+    assert_eq!(result(&resp)["content"][0]["text"], "late");
+}
+
+#[tokio::test]
+async fn cancel_after_completion_changes_nothing() {
+    let (client_end, server_end) = memory::pair(16);
+    let server = builder().build();
+    tokio::spawn(async move { server.serve(server_end).await });
+    let client = within("connect", Client::connect(client_end)).await.unwrap();
+    for i in 0..50 {
+        // Race a call against a very short deadline; either outcome is fine, the session must survive.
+        let msg = format!("m{i}");
+        let _ =
+            tokio::time::timeout(Duration::from_micros(50), client.call_tool("echo", &json!({"message": msg}))).await;
+    }
+    let ok = client.call_tool("echo", &json!({"message": "alive"})).await.unwrap();
+    assert_eq!(ok.content[0].as_text(), Some("alive"));
+}
+
+fn slow_server(progress_every: Duration, steps: u32) -> Server {
+    builder()
+        .tool(Tool::new("slow", json!({"type": "object"})), move |ctx: RequestContext, _a: Value| async move {
+            for i in 0..steps {
+                tokio::time::sleep(progress_every).await;
+                ctx.progress(f64::from(i + 1), Some(f64::from(steps)), Some("working")).await?;
+            }
+            Ok(CallToolResult::text("done"))
+        })
+        .build()
+}
+
+async fn client_with(server: Server, config: SessionConfig) -> Client {
+    let (client_end, server_end) = memory::pair(16);
+    tokio::spawn(async move { server.serve(server_end).await });
+    within("connect", Client::builder().config(config).connect(client_end)).await.unwrap()
+}
+
+#[tokio::test(start_paused = true)]
+async fn progress_resets_the_timeout() {
+    let config = SessionConfig::default().request_timeout(Duration::from_millis(100));
+    let client = client_with(slow_server(Duration::from_millis(60), 10), config).await;
+    let mut reports = Vec::new();
+    let result = client.call_tool_with_progress("slow", &json!({}), |p| reports.push(p.progress)).await.unwrap();
+    assert_eq!(result.content[0].as_text(), Some("done"));
+    assert_eq!(reports, (1..=10).map(f64::from).collect::<Vec<_>>());
+}
+
+#[tokio::test(start_paused = true)]
+async fn silence_times_out_and_cancels_on_the_server() {
+    let (seen_tx, mut seen) = mpsc::channel(4);
+    let started = Arc::new(Notify::new());
+    let config = SessionConfig::default().request_timeout(Duration::from_millis(100));
+    let client = client_with(waiting_server(seen_tx, started), config).await;
+    let err = client.call_tool("wait", &json!({})).await.unwrap_err();
+    assert!(matches!(err, PeerError::Timeout { .. }), "{err:?}");
+    assert!(err.to_string().contains("request_timeout"), "{err}");
+    assert_eq!(within("the server-side cancellation", seen.recv()).await, Some("dropped"));
+}
+
+#[tokio::test(start_paused = true)]
+async fn total_cap_applies_even_with_progress() {
+    let config = SessionConfig::default()
+        .request_timeout(Duration::from_millis(100))
+        .max_request_duration(Duration::from_millis(250));
+    let client = client_with(slow_server(Duration::from_millis(60), 10), config).await;
+    let started = tokio::time::Instant::now();
+    let err = client.call_tool_with_progress("slow", &json!({}), |_| {}).await.unwrap_err();
+    assert!(matches!(err, PeerError::Timeout { .. }), "{err:?}");
+    // Paused time: the cap fires at exactly 250 ms of virtual time.
+    assert_eq!(started.elapsed(), Duration::from_millis(250));
+}
+
+#[tokio::test]
+async fn ten_thousand_concurrent_calls_respect_the_concurrency_limit() {
+    const LIMIT: usize = 8;
+    let running = Arc::new(AtomicUsize::new(0));
+    let peak = Arc::new(AtomicUsize::new(0));
+    let (r, p) = (running.clone(), peak.clone());
+    let server = builder()
+        .config(SessionConfig::default().max_concurrency(LIMIT))
+        .tool(Tool::new("count", json!({"type": "object"})), move |_ctx: RequestContext, _a: Value| {
+            let (running, peak) = (r.clone(), p.clone());
+            async move {
+                let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                peak.fetch_max(now, Ordering::SeqCst);
+                tokio::task::yield_now().await;
+                running.fetch_sub(1, Ordering::SeqCst);
+                Ok(CallToolResult::text("ok"))
+            }
+        })
+        .build();
+    let client = client_with(server, SessionConfig::default()).await;
+    let args = json!({});
+    let mut calls: FuturesUnordered<_> = (0..10_000).map(|_| client.call_tool("count", &args)).collect();
+    let mut ok = 0;
+    within("10,000 calls", async {
+        while let Some(r) = calls.next().await {
+            assert!(!r.unwrap().is_error());
+            ok += 1;
+        }
+    })
+    .await;
+    assert_eq!(ok, 10_000);
+    let peak = peak.load(Ordering::SeqCst);
+    assert!(peak <= LIMIT, "{peak} handlers ran at once; the limit is {LIMIT}");
+    assert!(peak > 1, "handlers never overlapped (peak {peak})");
+}
+
+#[tokio::test]
+async fn eof_finishes_in_flight_work_and_flushes_responses() {
+    let (mut script, transport) = Scripted::new();
+    let server = builder()
+        .tool(Tool::new("slowecho", json!({"type": "object"})), |_ctx: RequestContext, a: Value| async move {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            Ok(CallToolResult::text(a.to_string()))
+        })
+        .build();
+    let task = tokio::spawn(async move { server.serve(transport).await });
+    script.push_text(r#"{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"s","version":"1"}}}"#).await;
+    script.recv().await;
+    for i in 1..=5 {
+        script
+            .push(Ok(Message::request(i, "tools/call", &json!({"name": "slowecho", "arguments": {"i": i}})).unwrap()))
+            .await;
+    }
+    script.incoming.close_channel(); // EOF with five calls in flight
+    let mut ids = Vec::new();
+    for _ in 0..5 {
+        ids.push(script.recv().await.id().cloned().unwrap());
+    }
+    ids.sort();
+    assert_eq!(ids, (1..=5).map(RequestId::Number).collect::<Vec<_>>());
+    let summary = within("the session to end", task).await.unwrap().unwrap();
+    assert_eq!(summary.end, SessionEnd::PeerClosed);
+    assert_eq!(summary.requests_received, 6);
+}
+
+#[tokio::test]
+async fn fatal_transport_error_ends_the_session_with_the_error() {
+    let (mut script, transport) = Scripted::new();
+    let server = builder().build();
+    let task = tokio::spawn(async move { server.serve(transport).await });
+    script.push(Err(TransportError::ConnectionLost("cable cut".into()))).await;
+    let err = within("the session to end", task).await.unwrap().unwrap_err();
+    assert!(err.to_string().contains("cable cut"), "{err}");
+}
+
+#[tokio::test]
+async fn malformed_frames_are_answered_and_the_session_goes_on() {
+    let (mut script, transport) = Scripted::new();
+    let server = builder().build();
+    tokio::spawn(async move { server.serve(transport).await });
+    script.push(Err(TransportError::Parse { detail: "expected value at line 1 column 1".into() })).await;
+    let reply = script.recv().await;
+    assert_eq!(error_code(&reply), -32700);
+    assert_eq!(reply.id(), None);
+    script
+        .push(Err(TransportError::InvalidMessage { id: Some(RequestId::Number(3)), detail: "no method".into() }))
+        .await;
+    let reply = script.recv().await;
+    assert_eq!(error_code(&reply), -32600);
+    assert_eq!(reply.id(), Some(&RequestId::Number(3)));
+    script.push(Err(TransportError::MessageTooLarge { size: Some(1 << 30), limit: 1 << 24, setting: None })).await;
+    assert_eq!(error_code(&script.recv().await), -32600);
+    script.push_text(r#"{"jsonrpc":"2.0","id":"p","method":"ping"}"#).await;
+    assert_eq!(result(&script.recv().await), json!({}));
+}
+
+#[tokio::test]
+async fn duplicate_in_flight_id_is_rejected() {
+    let (seen_tx, _seen) = mpsc::channel(4);
+    let started = Arc::new(Notify::new());
+    let (mut raw, _task) = Raw::start(waiting_server(seen_tx, started.clone()));
+    raw.initialize("2025-11-25").await;
+    raw.send(Message::request(5, "tools/call", &json!({"name": "wait", "arguments": {}})).unwrap()).await;
+    within("the handler to start", started.notified()).await;
+    let resp = raw.call_with_id(5, "ping", json!({})).await;
+    assert_eq!(error_code(&resp), -32600);
+}
+
+#[tokio::test]
+async fn batches_are_served_only_on_2025_03_26() {
+    let (mut raw, _task) = Raw::start(builder().build());
+    raw.initialize("2025-03-26").await;
+    raw.send_text(r#"[{"jsonrpc":"2.0","id":1,"method":"ping"},{"jsonrpc":"2.0","method":"notifications/whatever"},{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"echo","arguments":{"message":"b"}}},{"jsonrpc":"2.0","id":3,"method":"nope"}]"#).await;
+    let Message::Batch(items) = raw.recv().await else { panic!("a batch response") };
+    let mut ids: Vec<_> = items.iter().map(|m| m.id().cloned().unwrap()).collect();
+    ids.sort();
+    assert_eq!(ids, [1, 2, 3].map(RequestId::Number));
+    let echo = items.iter().find(|m| m.id() == Some(&RequestId::Number(2))).unwrap();
+    assert_eq!(result(echo)["content"][0]["text"], "b");
+    assert_eq!(error_code(items.iter().find(|m| m.id() == Some(&RequestId::Number(3))).unwrap()), -32601);
+    // A batch of notifications only gets no response at all.
+    raw.send_text(r#"[{"jsonrpc":"2.0","method":"notifications/a"}]"#).await;
+    assert_eq!(result(&raw.call("ping", json!({})).await), json!({}));
+
+    for version in ["2024-11-05", "2025-06-18", "2025-11-25"] {
+        let (mut raw, _task) = Raw::start(builder().build());
+        raw.initialize(version).await;
+        raw.send_text(r#"[{"jsonrpc":"2.0","id":1,"method":"ping"}]"#).await;
+        let reply = raw.recv().await;
+        assert_eq!(error_code(&reply), -32600, "{version}");
+        assert_eq!(reply.id(), None);
+        assert_eq!(result(&raw.call("ping", json!({})).await), json!({}), "{version}");
+    }
+}
