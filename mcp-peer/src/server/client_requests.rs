@@ -33,13 +33,21 @@ impl Peer {
     /// Asks the user for input through the client (`elicitation/create`).
     ///
     /// # Errors
-    /// [`PeerError::MissingCapability`] when the client declared no `elicitation` capability,
-    /// else as [`Peer::request`].
+    /// [`PeerError::MissingCapability`] when the client declared no `elicitation` capability
+    /// (or, for URL mode, no `elicitation.url`), else as [`Peer::request`].
     ///
     /// # Cancel safety
     /// As [`Peer::request`].
     pub async fn elicit(&self, params: &ElicitRequestParams) -> Result<ElicitResult, PeerError> {
         self.require("elicitation", "elicitation/create")?;
+        if matches!(params, ElicitRequestParams::Url(_))
+            && self.peer_capabilities().pointer("/elicitation/url").is_none_or(serde_json::Value::is_null)
+        {
+            return Err(PeerError::MissingCapability {
+                capability: "elicitation.url".to_owned(),
+                method: "elicitation/create".to_owned(),
+            });
+        }
         self.request("elicitation/create", params).await
     }
 
