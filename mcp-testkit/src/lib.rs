@@ -15,9 +15,11 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod client;
 pub mod compliance;
 mod duplex;
 pub mod fault;
+pub mod fixtures;
 pub mod mock;
 pub mod services;
 pub mod tools;
