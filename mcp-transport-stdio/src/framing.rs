@@ -89,6 +89,8 @@ pin_project_lite::pin_project! {
         writer: FramedWrite<W, JsonLinesCodec>,
         // FramedRead would try to read again after its end; a transport's stream stays ended.
         read_done: bool,
+        // After a close, sends fail with `Closed` rather than reach a shut-down writer.
+        closed: bool,
     }
 }
 
@@ -104,7 +106,7 @@ impl<R: AsyncRead, W: AsyncWrite> LinesTransport<R, W> {
         let reader = FramedRead::new(reader, codec.clone());
         let mut writer = FramedWrite::new(writer, codec);
         writer.set_backpressure_boundary(config.write_buffer_bytes);
-        Self { reader, writer, read_done: false }
+        Self { reader, writer, read_done: false, closed: false }
     }
 
     /// The reader.
@@ -159,11 +161,19 @@ impl<R, W: AsyncWrite> Sink<Message> for LinesTransport<R, W> {
     type Error = TransportError;
 
     fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), TransportError>> {
-        self.project().writer.poll_ready(cx)
+        let this = self.project();
+        if *this.closed {
+            return Poll::Ready(Err(TransportError::Closed));
+        }
+        this.writer.poll_ready(cx)
     }
 
     fn start_send(self: Pin<&mut Self>, item: Message) -> Result<(), TransportError> {
-        self.project().writer.start_send(item)
+        let this = self.project();
+        if *this.closed {
+            return Err(TransportError::Closed);
+        }
+        this.writer.start_send(item)
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), TransportError>> {
@@ -171,7 +181,10 @@ impl<R, W: AsyncWrite> Sink<Message> for LinesTransport<R, W> {
     }
 
     fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), TransportError>> {
-        self.project().writer.poll_close(cx)
+        let this = self.project();
+        let result = std::task::ready!(this.writer.poll_close(cx));
+        *this.closed = true;
+        Poll::Ready(result)
     }
 }
 

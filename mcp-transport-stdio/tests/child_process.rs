@@ -161,7 +161,7 @@ async fn the_environment_is_an_allow_list_by_default() {
     assert!(std::env::var_os("CARGO_MANIFEST_DIR").is_some(), "precondition: cargo sets CARGO_MANIFEST_DIR");
     let env_of = |inheritance| async move {
         let mut child = ChildProcess::new("sh")
-            .args(["-c", "env >&2"])
+            .args(["-c", "env >&2; exit 1"])
             .env("ADDED_BY_TEST", "yes")
             .inherit_env(inheritance)
             .stderr(StderrMode::Capture { keep_lines: 1000 })

@@ -131,10 +131,9 @@ enum ReadState {
 /// [`ChildProcess::spawn`](super::ChildProcess::spawn).
 ///
 /// # Ending
-/// - The child exiting ends the stream with a fatal error carrying the exit status and the last
-///   stderr lines ([`ChildExited`], reachable with [`ChildExited::find`]), except after a
-///   `close()`/[`shutdown`](Self::shutdown) by us when it exits successfully: then the stream
-///   just ends (`None`).
+/// - The child exiting with a failure status or by a signal ends the stream with a fatal error
+///   carrying the exit status and the last stderr lines ([`ChildExited`], reachable with
+///   [`ChildExited::find`]). Exiting successfully is a clean close: the stream just ends (`None`).
 /// - `close()` flushes and closes the child's stdin (its signal to exit), then, if it has not
 ///   exited after the configured grace period, sends SIGTERM, and after another, SIGKILL.
 ///   [`shutdown`](Self::shutdown) does the same and waits for the exit.
@@ -150,7 +149,6 @@ pub struct ChildProcessTransport {
     exit: watch::Receiver<Option<Exit>>,
     program: Arc<str>,
     pid: Option<u32>,
-    closed_by_us: bool,
 }
 
 impl ChildProcessTransport {
@@ -161,7 +159,7 @@ impl ChildProcessTransport {
         program: Arc<str>,
         pid: Option<u32>,
     ) -> Self {
-        Self { lines, read: ReadState::Reading, phase, exit, program, pid, closed_by_us: false }
+        Self { lines, read: ReadState::Reading, phase, exit, program, pid }
     }
 
     /// The child's process id.
@@ -208,7 +206,8 @@ impl ChildProcessTransport {
             )));
         };
         let status = exit.status.ok();
-        if self.closed_by_us && status.is_some_and(|s| s.success()) {
+        if status.is_some_and(|s| s.success()) {
+            // The child closed its output and exited successfully: a clean close.
             return None;
         }
         let exited =
@@ -276,9 +275,6 @@ impl Sink<Message> for ChildProcessTransport {
     }
 
     fn start_send(mut self: Pin<&mut Self>, item: Message) -> Result<(), TransportError> {
-        if self.closed_by_us {
-            return Err(TransportError::Closed);
-        }
         Pin::new(&mut self.lines).start_send(item).map_err(|e| self.map_write_error(e))
     }
 
@@ -290,7 +286,6 @@ impl Sink<Message> for ChildProcessTransport {
         let result = std::task::ready!(Pin::new(&mut self.lines).poll_close(cx));
         // Whether or not the flush worked, stdin is closed now and the child must go.
         self.lines.writer_mut().close();
-        self.closed_by_us = true;
         self.closing();
         Poll::Ready(result.map_err(|e| self.map_write_error(e)))
     }
