@@ -1,0 +1,83 @@
+//! The connect handshake and the control messages, as they travel on NATS.
+//!
+//! Data messages are the JSON-RPC bytes alone (no NATS headers). An *empty* payload on a data
+//! subject is the clean close (a JSON-RPC message is never empty, so the two cannot be
+//! confused), which keeps the close ordered after the last data message. Control subjects
+//! (`<data subject>.ctl`) carry [`PING`] (a NATS request, answered with an empty reply) and
+//! [`INTERRUPTED`].
+
+use serde::{Deserialize, Serialize};
+
+/// The version of this wire protocol, sent in the connect request and reply.
+pub(crate) const PROTOCOL_VERSION: u32 = 1;
+
+/// Control payload: "are you there?" (a NATS request; any reply means yes).
+pub(crate) const PING: &[u8] = b"ping";
+
+/// Control payload: "my NATS connection was interrupted; messages in flight may be lost".
+pub(crate) const INTERRUPTED: &[u8] = b"interrupted";
+
+/// The client's connect request, sent to `<prefix>.<service>.connect`.
+#[derive(Serialize, Deserialize)]
+pub(crate) struct ConnectRequest {
+    /// [`PROTOCOL_VERSION`].
+    pub(crate) version: u32,
+    /// The client's inbox token: the server publishes to `<prefix>.<service>.c.<inbox>`, which the
+    /// client subscribed to before sending this request.
+    pub(crate) inbox: String,
+    /// A credential for the server's verifier, if the client has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) token: Option<String>,
+}
+
+/// The server instance's answer to a [`ConnectRequest`].
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct ConnectReply {
+    /// [`PROTOCOL_VERSION`].
+    pub(crate) version: u32,
+    /// On success, the session.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) session: Option<AcceptedSession>,
+    /// On refusal, why.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) error: Option<Refusal>,
+}
+
+/// A session the server instance opened.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct AcceptedSession {
+    /// The session id (random, chosen by the instance).
+    pub(crate) id: String,
+    /// Where the client publishes: `<prefix>.<service>.s.<id>`.
+    pub(crate) subject: String,
+}
+
+/// Why a server instance refused a session.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct Refusal {
+    /// `unauthorized`, `busy` or `bad_request`.
+    pub(crate) code: String,
+    /// A human-readable explanation (never a secret).
+    pub(crate) message: String,
+}
+
+impl ConnectReply {
+    pub(crate) fn accepted(id: String, subject: String) -> Self {
+        Self { version: PROTOCOL_VERSION, session: Some(AcceptedSession { id, subject }), error: None }
+    }
+
+    pub(crate) fn refused(code: &str, message: impl Into<String>) -> Self {
+        Self {
+            version: PROTOCOL_VERSION,
+            session: None,
+            error: Some(Refusal { code: code.to_owned(), message: message.into() }),
+        }
+    }
+}
+
+impl std::fmt::Debug for ConnectRequest {
+    /// Never shows the token.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "connect(version {}, inbox {}, token {})", self.version, self.inbox, self.token.is_some())
+    }
+}
