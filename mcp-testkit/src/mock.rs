@@ -5,7 +5,8 @@
 //! [`assert_sent_request!`](crate::assert_sent_request)), makes the code receive messages and
 //! errors ([`Handle::push_incoming`], [`Handle::push_error`]), scripts backpressure
 //! ([`Handle::allow`]) and send failures ([`Handle::fail_next`]), and ends the connection
-//! ([`Handle::close`]). Every wait times out after 10 s ([`Handle::set_timeout`]) with a
+//! ([`Handle::close`]). To test a client, [`Handle::complete_handshake`] plays the server's
+//! side of `initialize`. Every wait times out after 10 s ([`Handle::set_timeout`]) with a
 //! message naming what it waited for.
 //!
 //! ```
@@ -39,6 +40,9 @@ use serde::Serialize;
 /// How many messages each direction holds before the writer waits (the code under test) or
 /// panics (the handle: a test that pushes this much without the code reading is stuck).
 pub const QUEUE_CAPACITY: usize = 1024;
+
+/// The server name [`Handle::complete_handshake`] answers with.
+pub const MOCK_SERVER_NAME: &str = "mcp-testkit-mock";
 
 /// The default bound on every wait of a [`Handle`].
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -194,6 +198,26 @@ impl Handle {
             Message::Notification(notification) if notification.method == method => notification,
             other => panic!("mock: expected {what}, the code under test sent {other}"),
         }
+    }
+
+    /// Plays a server's side of the `initialize` handshake for a client under test: waits for
+    /// `initialize`, answers with the client's protocol version, `tools`, `resources`,
+    /// `prompts` and `logging` capabilities and the server name [`MOCK_SERVER_NAME`], then waits
+    /// for `notifications/initialized`. Returns the client's `initialize` params.
+    ///
+    /// # Panics
+    /// When the client sends something else, and as [`next_sent`](Self::next_sent).
+    pub async fn complete_handshake(&mut self) -> serde_json::Value {
+        let initialize = self.expect_request("initialize").await;
+        let params = initialize.params();
+        let version = params.get("protocolVersion").cloned().unwrap_or_else(|| "2025-11-25".into());
+        initialize.respond(&serde_json::json!({
+            "protocolVersion": version,
+            "capabilities": { "tools": {}, "resources": {}, "prompts": {}, "logging": {} },
+            "serverInfo": { "name": MOCK_SERVER_NAME, "version": env!("CARGO_PKG_VERSION") },
+        }));
+        self.expect_notification("notifications/initialized").await;
+        params
     }
 
     /// Waits until the code under test closes (or drops) the transport's sink.

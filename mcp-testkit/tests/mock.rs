@@ -94,3 +94,19 @@ async fn the_wrong_message_fails() {
     transport.send(request(1, "tools/list")).await.unwrap();
     assert_sent_request!(handle, "tools/call");
 }
+
+#[tokio::test]
+async fn a_real_client_is_scripted_through_the_handle() {
+    let (transport, mut handle) = mock::pair();
+    let connecting = tokio::spawn(mcp_testkit::client::connect(transport));
+    let init = handle.complete_handshake().await;
+    assert_eq!(init["clientInfo"]["name"], "mcp-testkit-client");
+    let client = connecting.await.unwrap();
+    assert_eq!(client.server_info().server_info.name, mock::MOCK_SERVER_NAME);
+
+    let call = tokio::spawn(async move { client.call_tool("echo", &json!({ "message": "hi" })).await });
+    let sent = assert_sent_request!(handle, "tools/call", json!({ "name": "echo", "arguments": { "message": "hi" } }));
+    sent.respond(&json!({ "content": [{ "type": "text", "text": "scripted" }] }));
+    let result = call.await.unwrap().unwrap();
+    assert_eq!(result.content[0].as_text(), Some("scripted"));
+}
