@@ -1,3 +1,172 @@
-//! MCP sessions over Redis pub/sub or Redis Streams, with many server instances behind one service name.
+//! MCP sessions over Redis: many server instances behind one service name, clients anywhere
+//! that can reach the Redis, in an at-most-once pub/sub mode or a durable Redis Streams mode.
 //!
-//! (under construction: see the issue tracker)
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+//! # let mut redis_server = std::process::Command::new("redis-server")
+//! #     .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+//! #     .stdout(std::process::Stdio::null())
+//! #     .spawn()
+//! #     .expect("redis-server on PATH (run scripts/install-test-deps)");
+//! # for _ in 0..200 {
+//! #     if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() { break }
+//! #     std::thread::sleep(std::time::Duration::from_millis(10));
+//! # }
+//! use futures::{SinkExt, StreamExt};
+//! use mcp_core::Message;
+//! use mcp_transport_redis::{RedisBus, RedisConfig};
+//!
+//! // One bus per process and service; here one process plays both server and client.
+//! let config = RedisConfig::from_url(&format!("redis://127.0.0.1:{port}/echo"))?;
+//! let bus = RedisBus::open(config).await?;
+//! let mut acceptor = bus.accept().await?;
+//!
+//! let mut client = bus.connect().await?;
+//! let mut server = acceptor.next().await.expect("a session").transport;
+//!
+//! client.send(Message::request(1, "ping", &serde_json::json!({}))?).await?;
+//! let request = server.next().await.expect("a message")?;
+//! assert_eq!(request.method(), Some("ping"));
+//! server.send(Message::response(request.id().cloned().unwrap(), &serde_json::json!({}))?).await?;
+//! assert!(matches!(client.next().await, Some(Ok(Message::Response(_)))));
+//!
+//! client.close().await?; // the server's stream ends cleanly
+//! assert!(server.next().await.is_none());
+//! # drop((client, server, acceptor, bus));
+//! # redis_server.kill()?;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # How a session is set up
+//!
+//! 1. The client picks a random session id, starts listening on the session's `to-client`
+//!    channel (durable mode: creates the `to-client` stream and its consumer group), creates
+//!    its liveness key, and only then announces the session on the service's connect channel,
+//!    so no answer can race its subscription. If the announcement reaches no subscriber, it
+//!    fails at once with [`RedisTransportError::NoServer`].
+//! 2. Every server instance of the service hears the announcement. Each asks its
+//!    [`Authenticator`] (if any) who the caller is, then tries `SET owner NX PX ttl`: exactly
+//!    one wins. Placement is by rendezvous hashing over the live instances: the instance with
+//!    the highest `hash(session, instance)` tries at once, the others only after
+//!    [`RedisConfig::claim_fallback`] (plus a little per session they already serve), so
+//!    sessions spread evenly and a dead or overloaded instance's share goes to the others. The owner key records the instance and the session's [`Principal`](mcp_core::Principal)
+//!    (see [`mcp_core::SessionInfo::principal`]).
+//! 3. The winner starts listening on `to-server` and then sends an accept frame naming itself on
+//!    `to-client`. The client fails with [`RedisTransportError::AcceptTimeout`] if no accept
+//!    arrives within [`RedisConfig::accept_timeout`], or with
+//!    [`RedisTransportError::Rejected`] if the authenticator refused it.
+//! 4. Both ends refresh their liveness key (`SET ... PX liveness_ttl`) every
+//!    [`RedisConfig::heartbeat_interval`] and check the peer's. A peer whose key is missing on
+//!    two checks in a row is dead: its session ends with
+//!    [`TransportError::ConnectionLost`](mcp_core::TransportError::ConnectionLost) naming it,
+//!    within about `liveness_ttl + 2 * heartbeat_interval`. A client can then open a new session.
+//! 5. Closing the sink sends a close frame (the peer's stream ends with `None`) after everything
+//!    sent before it; dropping the transport deletes the session's keys.
+//!
+//! # Channel and key layout
+//!
+//! `{prefix}` is [`RedisConfig::prefix`] (default `mcp`), `{service}` the service name, `{id}` a
+//! 128-bit random hex session id, `{instance}` a process's [`RedisBus::instance_id`].
+//!
+//! | name | kind | written by | content, lifetime |
+//! |---|---|---|---|
+//! | `{prefix}:{service}:instances` | sorted set, TTL | each accepting instance | live instances (score: registration expiry in ms since the epoch), for placement |
+//! | `{prefix}:{service}:connect` | pub/sub channel | clients | session announcements: `{"v":1,"session":id,"mode":"pubsub"\|"durable","token":...}` |
+//! | `{prefix}:{service}:session:{id}:owner` | string, TTL `liveness_ttl` | the server instance that took the session | `{"instance":..,"mode":..,"principal":{"id":..,"scopes":[..],"tools":[..]\|null}}`; the server's liveness key |
+//! | `{prefix}:{service}:session:{id}:client` | string, TTL `liveness_ttl` | the client | the client's liveness key |
+//! | `{prefix}:{service}:session:{id}:to-server` | channel (pub/sub mode) or stream (durable) | the client | its messages |
+//! | `{prefix}:{service}:session:{id}:to-client` | channel (pub/sub mode) or stream (durable) | the server | the accept frame, then its messages |
+//! | `{prefix}:{service}:wake:{instance}` | stream (durable mode), TTL | the process itself | wakes the process's blocking stream read when its sessions change |
+//!
+//! A payload (a pub/sub message, or field `m` of a stream entry) is one compact JSON-RPC message,
+//! or a control frame: `#` and a JSON object, `#{"type":"accept","instance":..}`,
+//! `#{"type":"reject",..}`, `#{"type":"close"}`. Durable stream entries have the ids `0-1`,
+//! `0-2`, ... in the order sent; the streams' consumer group is `mcp` and the consumer the
+//! reading process's instance id. Durable streams expire `liveness_ttl + outage_timeout` after
+//! their last refresh.
+//!
+//! # Delivery modes
+//!
+//! | | [`Mode::PubSub`] (default) | [`Mode::Durable`] |
+//! |---|---|---|
+//! | per message | one `PUBLISH` (pipelined) | `XADD` + `XREADGROUP` + `XACK` (all pipelined) |
+//! | stored in Redis | nothing | up to [`RedisConfig::stream_max_len`] entries per direction and session |
+//! | guarantee | at most once, in order; **never a silent loss**: a `PUBLISH` that reaches no subscriber, a lost subscription connection, or a failed write ends the affected sessions with `ConnectionLost` | exactly once, in order, while Redis keeps the data: writes are retried idempotently (explicit entry ids) and reads resume from the consumer group's pending list after a reconnect |
+//! | Redis unreachable or restarted | the sessions of the process end at once with a clear error (clients open new sessions) | sessions wait up to [`RedisConfig::outage_timeout`] and go on; with `appendonly yes` a restart loses nothing (a crash can lose the last second under `appendfsync everysec`); without persistence the sessions end with an error naming the lost stream |
+//! | a slow reader | ended once [`RedisConfig::session_queue`] messages wait unread (Redis cannot slow a publisher) | its stream is not read until it has room; entries beyond `stream_max_len` are trimmed and the gap ends the session |
+//! | cost | lowest latency, no memory in Redis | about 3x the Redis commands, memory per session, persistence I/O |
+//!
+//! Pub/sub is the default because an MCP session is a conversation between two live processes:
+//! when a message is lost it says so at once, so nothing waits on an answer that cannot come,
+//! and it keeps nothing in Redis. Choose durable mode when sessions must survive Redis restarts,
+//! failovers or network blips.
+//!
+//! # Connections
+//!
+//! A [`RedisBus`] holds, per process: one multiplexed [`ConnectionManager`](redis::aio::ConnectionManager)
+//! for commands and publishing (one task writes all sessions' messages, pipelined in batches);
+//! one RESP3 connection manager for every subscription (pushed messages are dispatched to
+//! sessions by channel, resubscribed automatically after a reconnect); and in durable mode
+//! one more for a single reader task that blocks in `XREADGROUP` over all the process's session
+//! streams. Nothing is per session.
+//!
+//! # URL form
+//!
+//! `redis://[user:password@]host:port/<service>[?mode=pubsub|durable&prefix=mcp&db=0]`, or
+//! `rediss://` for TLS (rustls with the ring provider, roots from the platform and
+//! webpki-roots); see [`RedisConfig::from_url`]. Passwords are never logged.
+//!
+//! # Limits (each configurable in [`RedisConfig`])
+//!
+//! | what | default |
+//! |---|---|
+//! | message size | 16 MiB, then `MessageTooLarge` and the session goes on |
+//! | unread messages per session | 1024 |
+//! | heartbeat / liveness TTL | 5 s / 15 s |
+//! | accept timeout | 10 s |
+//! | durable: stream length / outage tolerated | 10,000 entries / 30 s |
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+mod acceptor;
+mod auth;
+mod bus;
+mod client;
+mod config;
+mod error;
+mod frame;
+mod keys;
+mod liveness;
+mod placement;
+mod publisher;
+mod session;
+mod streams;
+
+pub use acceptor::{RedisAcceptor, RedisSessionInfo};
+pub use auth::{Authenticator, StaticTokens};
+pub use bus::RedisBus;
+pub use config::{Mode, RedisConfig};
+pub use error::RedisTransportError;
+pub use session::RedisTransport;
+
+/// Opens a client session on the service named by `url` (see [`RedisConfig::from_url`]), over
+/// a bus of its own. A process with many sessions should share one [`RedisBus`] instead.
+///
+/// # Errors
+/// As for [`RedisConfig::from_url`], [`RedisBus::open`] and [`RedisBus::connect`].
+pub async fn connect(url: &str) -> Result<RedisTransport, RedisTransportError> {
+    RedisBus::open(RedisConfig::from_url(url)?).await?.connect().await
+}
+
+/// Starts taking sessions of the service named by `url` (see [`RedisConfig::from_url`]), over a
+/// bus of its own.
+///
+/// # Errors
+/// As for [`RedisConfig::from_url`], [`RedisBus::open`] and [`RedisBus::accept`].
+pub async fn accept(url: &str) -> Result<RedisAcceptor, RedisTransportError> {
+    RedisBus::open(RedisConfig::from_url(url)?).await?.accept().await
+}

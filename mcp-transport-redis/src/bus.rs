@@ -1,0 +1,365 @@
+//! The per-process connections to Redis and the tasks that serve every session of the process.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::{Client, IntoConnectionInfo, ProtocolVersion, PushInfo, PushKind, Value};
+use tokio::sync::mpsc;
+use tokio::task::AbortHandle;
+
+use crate::config::{Mode, RedisConfig};
+use crate::error::RedisTransportError;
+use crate::frame::Control;
+use crate::keys::{Keys, random_id};
+use crate::liveness::{self, Liveness};
+use crate::publisher;
+use crate::session::{Outgoing, SessionState, Side};
+use crate::streams::{self, StreamRoutes};
+
+/// The consumer group every session stream is read through (one consumer per stream: the
+/// process that holds the session).
+pub(crate) const GROUP: &str = "mcp";
+
+/// A process's connection to one service over Redis: share one per process (it is a cheap
+/// clone) for every client session and acceptor of that service.
+///
+/// It holds one multiplexed connection for commands and publishing, one RESP3 connection for
+/// every subscription (dispatched to sessions by channel), and in durable mode one connection
+/// for the blocking stream reads of all the process's sessions; all reconnect through the
+/// `redis` crate's [`ConnectionManager`]. The connections and tasks end when the last clone and
+/// the last session are dropped.
+#[derive(Clone)]
+pub struct RedisBus {
+    pub(crate) shared: Arc<BusShared>,
+}
+
+impl fmt::Debug for RedisBus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisBus")
+            .field("instance", &self.shared.instance)
+            .field("config", &self.shared.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RedisBus {
+    /// Connects to Redis with `config`.
+    ///
+    /// # Errors
+    /// [`RedisTransportError::InvalidConfig`] for inconsistent settings;
+    /// [`RedisTransportError::Redis`] when Redis cannot be reached (or, in durable mode, the
+    /// wake stream cannot be created).
+    pub async fn open(config: RedisConfig) -> Result<Self, RedisTransportError> {
+        config.validate()?;
+        let url = config.redacted_redis_url();
+        let failed = |action| {
+            let url = url.clone();
+            move |e| RedisTransportError::redis(url, action, e)
+        };
+        let info = config.redis_url.as_str().into_connection_info().map_err(failed("parsing the Redis URL"))?;
+        let client = Client::open(info.clone()).map_err(failed("parsing the Redis URL"))?;
+        let commands = ConnectionManager::new_with_config(client, manager_config(Some(Duration::from_secs(10))))
+            .await
+            .map_err(failed("connecting"))?;
+
+        let router = Arc::new(Router::default());
+        let resp3 = info.clone().set_redis_settings(info.redis_settings().clone().set_protocol(ProtocolVersion::RESP3));
+        let sub_client = Client::open(resp3).map_err(failed("parsing the Redis URL"))?;
+        let push_router = router.clone();
+        let push_url = url.clone();
+        let sub_config = manager_config(Some(Duration::from_secs(10)))
+            .set_push_sender(move |push: PushInfo| {
+                push_router.on_push(push, &push_url);
+                Ok::<(), std::convert::Infallible>(())
+            })
+            .set_automatic_resubscription();
+        let subscriber = ConnectionManager::new_with_config(sub_client, sub_config)
+            .await
+            .map_err(failed("connecting (subscriber)"))?;
+
+        let instance = random_id();
+        let keys = Keys::new(&config.prefix, &config.service);
+        let streams = match config.mode {
+            Mode::PubSub => None,
+            Mode::Durable => {
+                let reader_client = Client::open(info).map_err(failed("parsing the Redis URL"))?;
+                // Blocking reads last up to streams::BLOCK; the response timeout must outlast them.
+                let reader = ConnectionManager::new_with_config(
+                    reader_client,
+                    manager_config(Some(streams::BLOCK + Duration::from_secs(10))),
+                )
+                .await
+                .map_err(failed("connecting (stream reader)"))?;
+                let routes = Arc::new(StreamRoutes::new(keys.wake_stream(&instance)));
+                routes.create_wake_group(&mut commands.clone()).await.map_err(failed("creating the wake stream"))?;
+                Some((routes, reader))
+            }
+        };
+
+        let (outgoing, outgoing_rx) = mpsc::channel(config.publish_queue);
+        let (cleanup, cleanup_rx) = mpsc::channel(1024);
+        let shared = Arc::new(BusShared {
+            config,
+            keys,
+            instance,
+            url,
+            commands: commands.clone(),
+            subscriber: subscriber.clone(),
+            outgoing,
+            router,
+            streams: streams.as_ref().map(|(routes, _)| routes.clone()),
+            liveness: Mutex::new(HashMap::new()),
+            cleanup,
+            served: AtomicUsize::new(0),
+            accepting: AtomicBool::new(false),
+            instances: Mutex::new(Vec::new()),
+            tasks: Mutex::new(Vec::new()),
+        });
+        // The tasks hold the bus weakly: it ends when the last handle and session are dropped.
+        let weak = Arc::downgrade(&shared);
+        let mut tasks = vec![
+            tokio::spawn(publisher::run(weak.clone(), commands.clone(), outgoing_rx)).abort_handle(),
+            tokio::spawn(liveness::run(weak.clone(), commands, subscriber, cleanup_rx)).abort_handle(),
+        ];
+        if let Some((routes, reader)) = streams {
+            tasks.push(tokio::spawn(streams::run(weak, routes, reader, shared.instance.clone())).abort_handle());
+        }
+        *lock(&shared.tasks) = tasks;
+        tracing::debug!(instance = %shared.instance, service = %shared.config.service, mode = shared.config.mode.as_str(), "Redis bus open");
+        Ok(Self { shared })
+    }
+
+    /// This process's instance id: recorded in the owner key of every session it serves.
+    pub fn instance_id(&self) -> &str {
+        &self.shared.instance
+    }
+
+    /// The configuration the bus runs with.
+    pub fn config(&self) -> &RedisConfig {
+        &self.shared.config
+    }
+}
+
+fn manager_config(response_timeout: Option<Duration>) -> ConnectionManagerConfig {
+    // About 3.5 s of retries per reconnect cycle: a command never waits long on a dead Redis,
+    // and the heartbeat starts a new cycle every interval.
+    ConnectionManagerConfig::new()
+        .set_min_delay(Duration::from_millis(100))
+        .set_max_delay(Duration::from_secs(1))
+        .set_number_of_retries(6)
+        .set_connection_timeout(Some(Duration::from_secs(2)))
+        .set_response_timeout(response_timeout)
+}
+
+// ===== BusShared =====
+
+/// What the bus's tasks and every session share.
+pub(crate) struct BusShared {
+    pub(crate) config: RedisConfig,
+    pub(crate) keys: Keys,
+    pub(crate) instance: String,
+    /// The Redis URL, password redacted.
+    pub(crate) url: String,
+    pub(crate) commands: ConnectionManager,
+    pub(crate) subscriber: ConnectionManager,
+    pub(crate) outgoing: mpsc::Sender<Outgoing>,
+    pub(crate) router: Arc<Router>,
+    pub(crate) streams: Option<Arc<StreamRoutes>>,
+    /// Sessions whose keys the heartbeat refreshes and whose peers it checks, by inbound name.
+    pub(crate) liveness: Mutex<HashMap<Bytes, Liveness>>,
+    pub(crate) cleanup: mpsc::Sender<Cleanup>,
+    /// Server sessions this process holds: the load an acceptor weighs before claiming.
+    pub(crate) served: AtomicUsize,
+    /// Whether an acceptor runs: the heartbeat then keeps this instance registered.
+    pub(crate) accepting: AtomicBool,
+    /// The live accepting instances of the service, as of the last heartbeat.
+    pub(crate) instances: Mutex<Vec<String>>,
+    tasks: Mutex<Vec<AbortHandle>>,
+}
+
+/// Redis work left behind by a session that ended, done by the heartbeat task.
+#[derive(Debug, Default)]
+pub(crate) struct Cleanup {
+    pub(crate) unsubscribe: Option<Bytes>,
+    pub(crate) delete: Vec<Bytes>,
+}
+
+impl Drop for BusShared {
+    fn drop(&mut self) {
+        for task in lock(&self.tasks).iter() {
+            task.abort();
+        }
+    }
+}
+
+impl BusShared {
+    /// Ends a session with `reason`: its stream drains what was already received, then yields
+    /// `ConnectionLost(reason)`; its sink fails from now on.
+    pub(crate) fn fail_session(&self, state: &SessionState, reason: String) {
+        if state.set_failure(reason.clone()) {
+            tracing::warn!(session = %state.id, side = ?state.side, reason = %reason, "Redis session ended");
+        }
+        self.router.remove(&state.inbound);
+        if let Some(streams) = &self.streams {
+            streams.remove(&state.inbound);
+        }
+        lock(&self.liveness).remove(&state.inbound);
+    }
+
+    /// The peer sent a clean close: stop checking that it is alive.
+    pub(crate) fn peer_closed(&self, state: &SessionState) {
+        if let Some(entry) = lock(&self.liveness).get_mut(&state.inbound) {
+            entry.check_peer = false;
+        }
+    }
+
+    /// The transport was dropped: forget the session and delete what it owned in Redis.
+    pub(crate) fn unregister(&self, state: &SessionState) {
+        if state.side == Side::Server {
+            self.served.fetch_sub(1, Ordering::Relaxed);
+        }
+        self.router.remove(&state.inbound);
+        let own_key = lock(&self.liveness).remove(&state.inbound).map(|l| l.own_key);
+        let mut cleanup = Cleanup { delete: own_key.into_iter().collect(), ..Cleanup::default() };
+        match &self.streams {
+            Some(streams) => {
+                streams.remove(&state.inbound);
+                cleanup.delete.push(state.inbound.clone());
+            }
+            None => cleanup.unsubscribe = Some(state.inbound.clone()),
+        }
+        // A full cleanup queue only delays deletion until the keys' TTLs run out.
+        let _ = self.cleanup.try_send(cleanup);
+    }
+
+    /// Starts delivering what arrives on `state.inbound` into a new bounded queue; when this
+    /// returns, nothing sent to the session from now on can be missed.
+    pub(crate) async fn open_inbound(
+        &self,
+        state: &Arc<SessionState>,
+    ) -> Result<mpsc::Receiver<Bytes>, RedisTransportError> {
+        // Room for the flow-control window plus the control frames around it (accept, close).
+        let (tx, rx) = mpsc::channel(self.config.session_queue + 4);
+        match &self.streams {
+            None => {
+                self.router.insert(state.inbound.clone(), Route { tx, state: Some(state.clone()) });
+                let subscribed = self.subscriber.clone().subscribe(&state.inbound[..]).await;
+                if let Err(e) = subscribed {
+                    self.router.remove(&state.inbound);
+                    return Err(RedisTransportError::redis(self.url.clone(), "subscribing to the session channel", e));
+                }
+            }
+            Some(streams) => {
+                let ttl = streams::stream_ttl(&self.config);
+                streams
+                    .create_session_group(&mut self.commands.clone(), &state.inbound, ttl)
+                    .await
+                    .map_err(|e| RedisTransportError::redis(self.url.clone(), "creating the session stream", e))?;
+                streams.insert(state.inbound.clone(), tx, state.clone());
+                streams.wake(&mut self.commands.clone()).await;
+            }
+        }
+        Ok(rx)
+    }
+
+    pub(crate) fn add_liveness(&self, state: &SessionState, liveness: Liveness) {
+        lock(&self.liveness).insert(state.inbound.clone(), liveness);
+    }
+}
+
+pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+// ===== Router =====
+
+/// Pub/sub dispatch: channel name → the queue of the session (or acceptor) that reads it.
+#[derive(Default)]
+pub(crate) struct Router {
+    routes: Mutex<HashMap<Bytes, Route>>,
+}
+
+pub(crate) struct Route {
+    pub(crate) tx: mpsc::Sender<Bytes>,
+    /// `None` for an acceptor's connect channel, whose overflow drops announcements only.
+    pub(crate) state: Option<Arc<SessionState>>,
+}
+
+impl Router {
+    pub(crate) fn insert(&self, channel: Bytes, route: Route) {
+        lock(&self.routes).insert(channel, route);
+    }
+
+    pub(crate) fn remove(&self, channel: &[u8]) {
+        lock(&self.routes).remove(channel);
+    }
+
+    /// Runs inside the subscriber connection's read loop: never blocks.
+    fn on_push(&self, push: PushInfo, url: &str) {
+        match push.kind {
+            PushKind::Message => {
+                let mut data = push.data.into_iter();
+                let (Some(Value::BulkString(channel)), Some(Value::BulkString(payload))) = (data.next(), data.next())
+                else {
+                    return;
+                };
+                self.dispatch(&channel, Bytes::from(payload));
+            }
+            PushKind::Disconnection => {
+                let reason = format!(
+                    "lost the subscription connection to Redis at {url}; messages published meanwhile may be lost \
+                     (pub/sub mode is at-most-once), so the session ended; open a new session (Mode::Durable \
+                     sessions survive this)"
+                );
+                lock(&self.routes).retain(|_, route| match &route.state {
+                    Some(state) => {
+                        if state.set_failure(reason.clone()) {
+                            tracing::warn!(session = %state.id, "Redis subscription lost; session ended");
+                        }
+                        false
+                    }
+                    None => true,
+                });
+            }
+            _ => {}
+        }
+    }
+
+    fn dispatch(&self, channel: &[u8], payload: Bytes) {
+        let mut routes = lock(&self.routes);
+        let Some(route) = routes.get(channel) else { return };
+        if let (Some(read), Some(state)) = (Control::credit(&payload), &route.state) {
+            state.grant(read);
+            return;
+        }
+        match route.tx.try_send(payload) {
+            Ok(()) => {}
+            Err(mpsc::error::TrySendError::Full(_)) => match &route.state {
+                Some(state) => {
+                    let reason = format!(
+                        "session {} has {} messages waiting unread: its peer ignores flow control \
+                         (RedisConfig::session_queue), so the session ended",
+                        state.id,
+                        route.tx.max_capacity()
+                    );
+                    if state.set_failure(reason) {
+                        tracing::warn!(session = %state.id, "session queue overflow; session ended");
+                    }
+                    routes.remove(channel);
+                }
+                None => tracing::warn!(
+                    channel = %String::from_utf8_lossy(channel),
+                    "acceptor queue full; session announcement dropped (another instance may take it)"
+                ),
+            },
+            Err(mpsc::error::TrySendError::Closed(_)) => {
+                routes.remove(channel);
+            }
+        }
+    }
+}

@@ -1,0 +1,128 @@
+//! What travels on the wire besides MCP messages: session announcements, control frames and the
+//! owner record.
+//!
+//! A session payload (a pub/sub message, or the `m` field of a stream entry) is either a compact
+//! JSON-RPC message, exactly as [`Message::to_vec`](mcp_core::Message::to_vec) writes it, or a
+//! control frame: `#` followed by a JSON object with a `type`. No JSON text starts with `#`, so
+//! the two never mix up.
+
+use bytes::Bytes;
+use mcp_core::{Principal, ToolAccess};
+use serde::{Deserialize, Serialize};
+
+/// The first byte of a control frame.
+pub(crate) const CONTROL_TAG: u8 = b'#';
+
+/// Version of the announcement format; a server ignores announcements of a version it does not know.
+pub(crate) const PROTOCOL_VERSION: u32 = 1;
+
+/// A control frame on a session's channel or stream.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+pub(crate) enum Control {
+    /// The server instance `instance` took the session; the client may send.
+    Accept { instance: String },
+    /// The server instance refused the session.
+    Reject { instance: String, reason: String },
+    /// The sender closed its side cleanly; nothing follows.
+    Close,
+    /// Flow control: the sender's application has read `read` messages of this session so far,
+    /// so its peer may have up to the window (`RedisConfig::session_queue`) more in flight.
+    Credit { read: u64 },
+}
+
+impl Control {
+    pub(crate) fn encode(&self) -> Bytes {
+        let mut out = vec![CONTROL_TAG];
+        // Serializing a enum of strings into a Vec cannot fail.
+        let _ = serde_json::to_writer(&mut out, self);
+        Bytes::from(out)
+    }
+
+    /// The credit a frame grants, if it is a credit frame; cheap for message frames.
+    pub(crate) fn credit(payload: &[u8]) -> Option<u64> {
+        if payload.first() != Some(&CONTROL_TAG) {
+            return None;
+        }
+        match Self::decode(payload)? {
+            Self::Credit { read } => Some(read),
+            _ => None,
+        }
+    }
+
+    /// `None` for a control frame this version does not know (ignored, for forward compatibility).
+    pub(crate) fn decode(payload: &[u8]) -> Option<Self> {
+        serde_json::from_slice(payload.strip_prefix(&[CONTROL_TAG])?).ok()
+    }
+}
+
+/// What a client publishes on the connect channel.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct Announcement {
+    pub(crate) v: u32,
+    pub(crate) session: String,
+    pub(crate) mode: String,
+    /// A credential for the server's [`Authenticator`](crate::Authenticator). Never logged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) token: Option<String>,
+}
+
+/// The value of a session's owner key.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct OwnerRecord {
+    pub(crate) instance: String,
+    pub(crate) mode: String,
+    pub(crate) principal: PrincipalRecord,
+}
+
+/// A [`Principal`] as stored in the owner key.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct PrincipalRecord {
+    pub(crate) id: String,
+    #[serde(default)]
+    pub(crate) scopes: Vec<String>,
+    /// `None`: every tool.
+    #[serde(default)]
+    pub(crate) tools: Option<Vec<String>>,
+}
+
+impl From<&Principal> for PrincipalRecord {
+    fn from(p: &Principal) -> Self {
+        let tools = match &p.tools {
+            ToolAccess::Only(patterns) => Some(patterns.clone()),
+            _ => None,
+        };
+        Self { id: p.id.clone(), scopes: p.scopes.clone(), tools }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_frames_round_trip_and_never_look_like_json() {
+        for c in [
+            Control::Accept { instance: "i".into() },
+            Control::Reject { instance: "i".into(), reason: "no".into() },
+            Control::Close,
+            Control::Credit { read: 7 },
+        ] {
+            let bytes = c.encode();
+            assert_eq!(bytes[0], CONTROL_TAG);
+            assert!(serde_json::from_slice::<serde_json::Value>(&bytes).is_err());
+            assert_eq!(Control::decode(&bytes), Some(c));
+        }
+        assert_eq!(Control::decode(b"#{\"type\":\"future-thing\"}"), None);
+        assert_eq!(Control::decode(b"{}"), None);
+        assert_eq!(Control::credit(&Control::Credit { read: 9 }.encode()), Some(9));
+        assert_eq!(Control::credit(b"{\"jsonrpc\":\"2.0\"}"), None);
+    }
+
+    #[test]
+    fn owner_record_keeps_the_principal() {
+        let p = Principal::new("alice").with_scopes(["read"]).with_tools(["echo*"]);
+        let json = serde_json::to_string(&PrincipalRecord::from(&p)).unwrap();
+        assert_eq!(json, r#"{"id":"alice","scopes":["read"],"tools":["echo*"]}"#);
+    }
+}
