@@ -136,3 +136,21 @@ async fn a_stream_that_never_ends_fails() {
     let pair = TransportPair::new(a, never_ending).with_timeout(std::time::Duration::from_millis(300));
     compliance::peer_gone(pair).await;
 }
+
+#[tokio::test]
+#[should_panic(expected = "property `ordering` failed: at b, expected message")]
+async fn a_transport_that_duplicates_fails_ordering() {
+    use mcp_testkit::fault::{Direction, FaultTransport, Faults};
+    let (a, b) = mcp_testkit::duplex(16);
+    let b = FaultTransport::new(b, Faults::seeded(3).duplicate(Direction::Incoming, 0.2));
+    compliance::ordering(TransportPair::new(a, b)).await;
+}
+
+#[tokio::test]
+#[should_panic(expected = "property `close_flushes` failed: expected message")]
+async fn a_transport_that_loses_messages_fails_close_flushes() {
+    use mcp_testkit::fault::{Direction, FaultTransport, Faults};
+    let (a, b) = mcp_testkit::duplex(16);
+    let a = FaultTransport::new(a, Faults::seeded(3).drop(Direction::Outgoing, 0.1));
+    compliance::close_flushes(TransportPair::new(a, b)).await;
+}

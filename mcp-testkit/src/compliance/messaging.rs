@@ -2,9 +2,9 @@
 
 use std::collections::HashSet;
 
-use futures::{SinkExt, StreamExt};
+use futures::{Sink, SinkExt, Stream, StreamExt};
 use mcp_core::jsonrpc::Notification;
-use mcp_core::{ErrorObject, Message, RequestId};
+use mcp_core::{ErrorObject, Message, RequestId, TransportError};
 use serde_json::json;
 
 use super::check::{Check, describe, numbered, seq_of, unreachable_json};
@@ -59,30 +59,40 @@ pub async fn round_trip(pair: TransportPair) {
 
 /// 200 messages each way, sent at the same time, arrive in the order they were sent.
 pub async fn ordering(pair: TransportPair) {
-    const COUNT: usize = 200;
     let check = Check { property: Property::Ordering, timeout: pair.timeout };
     let TransportPair { a, b, .. } = pair;
     let (mut a_tx, mut a_rx) = a.split();
     let (mut b_tx, mut b_rx) = b.split();
-    let send = |tx: &'static str, sink| async move {
-        let mut sink = sink;
-        for seq in 0..COUNT {
-            check.send(&mut sink, numbered(seq, seq % 64), format_args!("message {seq} from {tx}")).await;
+    tokio::join!(
+        send_in_order(check, &mut a_tx, "a"),
+        send_in_order(check, &mut b_tx, "b"),
+        receive_in_order(check, &mut a_rx, "a"),
+        receive_in_order(check, &mut b_rx, "b"),
+    );
+}
+
+/// How many messages [`ordering`] sends each way.
+const ORDERED: usize = 200;
+
+async fn send_in_order<S>(check: Check, sink: &mut S, from: &str)
+where
+    S: Sink<Message, Error = TransportError> + Unpin,
+{
+    for seq in 0..ORDERED {
+        check.send(sink, numbered(seq, seq % 64), format_args!("message {seq} from {from}")).await;
+    }
+}
+
+async fn receive_in_order<S>(check: Check, stream: &mut S, at: &str)
+where
+    S: Stream<Item = Result<Message, TransportError>> + Unpin,
+{
+    for want in 0..ORDERED {
+        let got = check.recv(stream, format_args!("message {want} at {at}")).await;
+        if seq_of(&got) != Some(want) {
+            check.fail(format_args!("at {at}, expected message {want} next, got {}", describe(&got)));
         }
-        sink
-    };
-    let receive = |rx: &'static str, stream| async move {
-        let mut stream = stream;
-        for want in 0..COUNT {
-            let got = check.recv(&mut stream, format_args!("message {want} at {rx}")).await;
-            if seq_of(&got) != Some(want) {
-                check.fail(format_args!("at {rx}, expected message {want} next, got {}", describe(&got)));
-            }
-        }
-        stream
-    };
-    let (_, _, _, _) =
-        tokio::join!(send("a", &mut a_tx), send("b", &mut b_tx), receive("a", &mut a_rx), receive("b", &mut b_rx));
+    }
 }
 
 /// 1,000 requests in flight at once from `a`, answered by `b` as they come: every request gets
