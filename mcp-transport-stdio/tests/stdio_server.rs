@@ -11,13 +11,17 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::process::{Child, Command};
 
 fn spawn_echo() -> Child {
-    Command::new(example("stdio-echo"))
+    spawn("stdio-echo")
+}
+
+fn spawn(name: &str) -> Child {
+    Command::new(example(name))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(true)
         .spawn()
-        .expect("spawn stdio-echo")
+        .unwrap_or_else(|e| panic!("spawn {name}: {e}"))
 }
 
 fn request(id: i64, method: &str, params: Value) -> String {
@@ -102,4 +106,39 @@ async fn end_of_input_finishes_the_answers_in_flight() {
     let mut ids: Vec<i64> = lines.iter().map(|l| l["id"].as_i64().unwrap()).collect();
     ids.sort_unstable();
     assert_eq!(ids, [1, 2], "both answers arrive although stdin closed first: {lines:?}");
+}
+
+/// Through the session engine (mcp-peer's `Server` serving the testkit fixture): bad lines
+/// get their JSON-RPC errors and the session goes on.
+#[tokio::test]
+async fn the_fixture_server_answers_bad_input_and_goes_on() {
+    let mut input = request(
+        1,
+        "initialize",
+        json!({"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "raw", "version": "1"}}),
+    );
+    input += "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}\n";
+    input += "this is not json\n";
+    // A batch, which 2025-06-18 forbids.
+    input += &format!("[{}]\n", request(2, "ping", json!({})).trim_end());
+    input += &request(3, "tools/call", json!({"name": "echo", "arguments": {"message": "still here"}}));
+    let mut bytes = input.into_bytes();
+    bytes.extend_from_slice(b"\xc3\x28\n"); // invalid UTF-8
+    bytes.extend_from_slice(request(4, "ping", json!({})).as_bytes());
+    let (lines, stderr, code) = run(spawn("everything-stdio"), &bytes).await;
+
+    assert_eq!(code, Some(0), "clean exit on end of input; stderr: {stderr}");
+    let by_id =
+        |id: Value| lines.iter().find(|l| l["id"] == id).unwrap_or_else(|| panic!("no answer {id}: {lines:#?}"));
+    assert_eq!(by_id(json!(1))["result"]["protocolVersion"], "2025-06-18");
+    let errors: Vec<i64> =
+        lines.iter().filter(|l| l["id"].is_null()).map(|l| l["error"]["code"].as_i64().unwrap()).collect();
+    assert!(errors.iter().filter(|&&c| c == -32700).count() == 2, "two parse errors: {lines:#?}");
+    let batch = lines
+        .iter()
+        .find(|l| l["error"]["code"] == -32600)
+        .unwrap_or_else(|| panic!("the batch is refused: {lines:#?}"));
+    assert!(batch["error"]["message"].as_str().unwrap().to_lowercase().contains("batch"), "{batch}");
+    assert_eq!(by_id(json!(3))["result"]["content"][0]["text"], "Echo: still here");
+    assert_eq!(by_id(json!(4))["result"], json!({}));
 }

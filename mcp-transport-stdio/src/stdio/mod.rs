@@ -8,7 +8,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use futures::{Sink, Stream};
-use mcp_core::{Message, TransportError};
+use mcp_core::{IncomingSession, Message, SessionInfo, TransportError};
 
 use crate::config::StdioConfig;
 use crate::framing::LinesTransport;
@@ -87,6 +87,11 @@ impl StdioTransport {
         let writer = FdWriter::new(fds.output, fds.output_kind)?;
         tracing::debug!(stdin = ?fds.input_kind, stdout = ?fds.output_kind, "serving MCP on stdio");
         Ok(Self { inner: LinesTransport::with_config(reader, writer, config), _guard: guard })
+    }
+
+    /// This transport as a session (transport name `"stdio"`), for a server's `serve_session`.
+    pub fn into_session(self) -> IncomingSession {
+        IncomingSession::new(self, SessionInfo::new("stdio"))
     }
 }
 
