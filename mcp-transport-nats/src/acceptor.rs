@@ -172,7 +172,7 @@ impl AcceptLoop {
         })?;
         tracing::info!(session = %id, principal = principal.as_ref().map(|p| p.id.as_str()), "session accepted");
 
-        let reply = ConnectReply::accepted(id.clone(), subjects.inbound.clone());
+        let reply = ConnectReply::accepted(id.clone(), subjects.inbound.clone(), self.config.session.window);
         let mut info = SessionInfo::new("nats");
         info.session_id = Some(id.clone());
         info.principal = principal;
@@ -185,6 +185,7 @@ impl AcceptLoop {
             data,
             control,
             settings: self.config.session.clone(),
+            peer_window: request.window,
             slot: Some(Box::new(slot)),
         });
         Ok((reply, IncomingSession::new(transport, info)))

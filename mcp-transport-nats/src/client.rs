@@ -39,7 +39,12 @@ pub async fn connect(client: &Client, config: NatsClientConfig) -> Result<NatsTr
     let (data, control) =
         subscribe_session(client, &SessionSubjects { inbound: inbound.clone(), outbound: String::new() }).await?;
 
-    let request = ConnectRequest { version: PROTOCOL_VERSION, inbox, token: config.token.clone() };
+    let request = ConnectRequest {
+        version: PROTOCOL_VERSION,
+        inbox,
+        window: Some(config.session.window),
+        token: config.token.clone(),
+    };
     let payload = serde_json::to_vec(&request).map_err(|err| NatsError::Protocol(err.to_string()))?;
     let reply = client
         .send_request(
@@ -72,6 +77,7 @@ pub async fn connect(client: &Client, config: NatsClientConfig) -> Result<NatsTr
         data,
         control,
         settings: config.session,
+        peer_window: accepted.window,
         slot: None,
     }))
 }

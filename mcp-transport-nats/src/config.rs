@@ -56,12 +56,16 @@ pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// The default number of request ids a session remembers for interruption errors.
 pub const DEFAULT_MAX_TRACKED_REQUESTS: usize = 4096;
 
+/// The default receive window: unacknowledged data messages a side accepts from its peer.
+pub const DEFAULT_WINDOW: u64 = 64;
+
 /// What both sides of a session share.
 #[derive(Debug, Clone)]
 pub(crate) struct SessionSettings {
     pub(crate) heartbeat: Heartbeat,
     pub(crate) channel_capacity: usize,
     pub(crate) max_tracked_requests: usize,
+    pub(crate) window: u64,
 }
 
 impl Default for SessionSettings {
@@ -70,6 +74,7 @@ impl Default for SessionSettings {
             heartbeat: Heartbeat::default(),
             channel_capacity: DEFAULT_CHANNEL_CAPACITY,
             max_tracked_requests: DEFAULT_MAX_TRACKED_REQUESTS,
+            window: DEFAULT_WINDOW,
         }
     }
 }
@@ -96,6 +101,17 @@ macro_rules! session_setters {
         #[must_use]
         pub fn channel_capacity(mut self, capacity: usize) -> Self {
             self.session.channel_capacity = capacity.max(1);
+            self
+        }
+
+        /// Sets the receive window (default 64): how many data messages the peer may send that
+        /// this side has not yet handed to the application. A peer that has used the window
+        /// waits (its sends stay pending), so an application that stops reading slows its peer
+        /// down instead of making NATS drop messages. Worst-case memory per session is about
+        /// `window × max_payload`.
+        #[must_use]
+        pub fn window(mut self, window: u64) -> Self {
+            self.session.window = window.max(1);
             self
         }
 

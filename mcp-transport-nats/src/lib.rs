@@ -65,8 +65,8 @@
 //! | `<prefix>.<service>.connect` | clients (NATS request) | every instance, in queue group `<prefix>.<service>` | connect request `{"version":1,"inbox":…,"token":…}`; the reply `{"version":1,"session":{"id":…,"subject":…}}` or `{"version":1,"error":{"code":…,"message":…}}` |
 //! | `<prefix>.<service>.s.<session>` | the client | the instance that accepted | client → server JSON-RPC messages, one per NATS message; an empty payload closes |
 //! | `<prefix>.<service>.c.<inbox>` | that instance | the client | server → client JSON-RPC messages (responses, notifications, server → client requests); an empty payload closes |
-//! | `<prefix>.<service>.s.<session>.ctl` | the client | that instance | heartbeat pings (NATS requests) and `interrupted` notices |
-//! | `<prefix>.<service>.c.<inbox>.ctl` | that instance | the client | heartbeat pings and `interrupted` notices |
+//! | `<prefix>.<service>.s.<session>.ctl` | the client | that instance | `ping` (a NATS request), `credit <n>`, `interrupted` |
+//! | `<prefix>.<service>.c.<inbox>.ctl` | that instance | the client | `ping` (a NATS request), `credit <n>`, `interrupted` |
 //!
 //! No message is ever published to a wildcard, and each reply travels only on its session's
 //! subject, so an answer reaches exactly the client that asked. The client subscribes to its
@@ -80,6 +80,7 @@
 //! |---|---|
 //! | a message | at most once (core NATS): delivered once, or lost when a NATS connection breaks or a subscriber's buffer overflows; never duplicated |
 //! | order | the order sent, within a session and direction (one publisher connection, one subscriber) |
+//! | a reader that stops reading | its peer's sends wait (flow control: at most [`window`](NatsServerConfig::window) unconsumed data messages per direction, acknowledged with cumulative `credit <n>` reports), so NATS never drops a message as a slow consumer |
 //! | a message over the server's `max_payload` (1 MiB by default) | not sent; the sender gets a non-fatal [`TransportError::MessageTooLarge`](mcp_core::TransportError::MessageTooLarge) naming the limit, and when it is a response, the peer gets an error response for that id instead; no chunking |
 //! | a request in flight when a NATS connection is interrupted | answered with a JSON-RPC error (`-32603`, `data.reason = "nats_connection_interrupted"`) within one heartbeat interval of the reconnection, on the side that sent it, whichever side's connection broke; a late real answer is then dropped |
 //! | a dead peer (process gone, connection closed) | the stream ends with [`TransportError::ConnectionLost`](mcp_core::TransportError::ConnectionLost) within about one heartbeat [`interval`](Heartbeat::interval) (the NATS server answers "no responders" to the ping) |
@@ -104,6 +105,7 @@ mod acceptor;
 mod auth;
 mod client;
 mod config;
+mod credit;
 mod error;
 mod inflight;
 mod session;
@@ -116,8 +118,8 @@ pub use acceptor::NatsAcceptor;
 pub use auth::{AuthRejected, StaticTokens, TokenVerifier};
 pub use client::connect;
 pub use config::{
-    DEFAULT_CHANNEL_CAPACITY, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_SESSIONS, DEFAULT_MAX_TRACKED_REQUESTS, Heartbeat,
-    NatsClientConfig, NatsServerConfig,
+    DEFAULT_CHANNEL_CAPACITY, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_SESSIONS, DEFAULT_MAX_TRACKED_REQUESTS,
+    DEFAULT_WINDOW, Heartbeat, NatsClientConfig, NatsServerConfig,
 };
 pub use error::NatsError;
 pub use subjects::{DEFAULT_PREFIX, SessionSubjects};

@@ -21,10 +21,11 @@ use tokio::time::Instant;
 use tracing::Instrument;
 
 use crate::config::SessionSettings;
+use crate::credit::Credit;
 use crate::inflight::InFlight;
 use crate::subjects::SessionSubjects;
 use crate::transport::{NatsTransport, Outbound};
-use crate::wire::{INTERRUPTED, PING};
+use crate::wire::{Control, INTERRUPTED, PING};
 
 /// Which end of the session this task serves; used in messages about the other end.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,6 +60,8 @@ pub(crate) struct SessionParts {
     pub(crate) data: Subscriber,
     pub(crate) control: Subscriber,
     pub(crate) settings: SessionSettings,
+    /// The peer's receive window, from the handshake.
+    pub(crate) peer_window: Option<u64>,
     /// Dropped when the session ends (the server's session count).
     pub(crate) slot: Option<Box<dyn Send + Sync>>,
 }
@@ -105,11 +108,13 @@ struct SessionTask {
     outbound: mpsc::Receiver<Outbound>,
     inbound: mpsc::Sender<Result<Message, TransportError>>,
     closed: Option<oneshot::Sender<()>>,
-    /// Items for the application, waiting for room in `inbound`.
-    pending: VecDeque<Result<Message, TransportError>>,
+    /// Items for the application, waiting for room in `inbound`; `true` for the peer's data
+    /// messages, which count against our receive window.
+    pending: VecDeque<(Result<Message, TransportError>, bool)>,
     /// Set once the session is over; the task exits when `pending` is delivered.
     ending: Option<Ending>,
     in_flight: InFlight,
+    credit: Credit,
     ping: Option<BoxFuture<'static, Result<async_nats::Message, async_nats::RequestError>>>,
     misses: u32,
     /// The NATS connection's `connects` count when last checked: a change is a reconnect.
@@ -131,6 +136,7 @@ impl SessionTask {
             peer_control: SessionSubjects::control(&parts.subjects.outbound).into(),
             outbound_subject: parts.subjects.outbound.clone().into(),
             in_flight: InFlight::new(parts.settings.max_tracked_requests),
+            credit: Credit::new(parts.settings.window, parts.peer_window),
             id: parts.id,
             client: parts.client,
             subjects: parts.subjects,
@@ -167,16 +173,19 @@ impl SessionTask {
                     self.ping = None;
                     self.on_ping_result(result);
                 }
-                _ = ticker.tick(), if live => self.on_tick(),
-                out = self.outbound.next(), if live => match out {
+                _ = ticker.tick(), if live => self.on_tick().await,
+                out = self.outbound.next(), if live && self.credit.may_send() => match out {
                     Some(out) => self.publish(out).await,
                     None => self.ending = Some(Ending::Local),
                 },
                 ready = poll_fn(|cx| self.inbound.poll_ready(cx)), if !self.pending.is_empty() => match ready {
                     Ok(()) => {
-                        if let Some(item) = self.pending.pop_front() {
+                        if let Some((item, from_peer)) = self.pending.pop_front() {
                             // Cannot fail: the slot was just reserved.
                             let _ = std::pin::Pin::new(&mut self.inbound).start_send(item);
+                            if from_peer {
+                                self.consumed().await;
+                            }
                         }
                     }
                     // The application dropped the transport.
@@ -187,7 +196,7 @@ impl SessionTask {
                         tracing::debug!(peer = self.side.peer(), "peer closed the session");
                         self.ending = Some(Ending::Remote);
                     }
-                    Some(msg) => self.on_data(&msg.payload),
+                    Some(msg) => self.on_data(&msg.payload).await,
                     None => self.fail(self.connection_closed()),
                 },
             }
@@ -204,16 +213,20 @@ impl SessionTask {
 
     async fn publish(&mut self, out: Outbound) {
         self.in_flight.sent(out.requests);
+        self.credit.on_sent();
         let size = out.payload.len();
         if let Err(err) = self.client.publish(self.outbound_subject.clone(), out.payload).await {
             if matches!(err.kind(), async_nats::client::PublishErrorKind::MaxPayloadExceeded) {
                 // The server's limit shrank after a reconnect, after the sink checked it.
                 let limit = self.client.max_payload();
-                self.deliver(Err(TransportError::MessageTooLarge {
-                    size: Some(size),
-                    limit,
-                    setting: Some(crate::transport::MAX_PAYLOAD_SETTING),
-                }));
+                self.deliver(
+                    Err(TransportError::MessageTooLarge {
+                        size: Some(size),
+                        limit,
+                        setting: Some(crate::transport::MAX_PAYLOAD_SETTING),
+                    }),
+                    false,
+                );
             } else {
                 self.fail(TransportError::ConnectionLost(format!(
                     "publishing to {} failed: {err}; the NATS connection is closed",
@@ -234,47 +247,60 @@ impl SessionTask {
 
     // ===== the peer's messages =====
 
-    fn on_data(&mut self, payload: &[u8]) {
+    async fn on_data(&mut self, payload: &[u8]) {
         match Message::from_slice(payload) {
             Ok(msg) => {
                 if self.in_flight.received(&msg) {
-                    self.deliver(Ok(msg));
+                    self.deliver(Ok(msg), true);
                 } else {
                     tracing::debug!(id = ?msg.id(), "dropping a late answer to a request already failed by an interruption");
+                    self.consumed().await;
                 }
             }
             Err(err) => {
                 tracing::debug!(error = %err, size = payload.len(), "malformed message from the peer");
-                self.deliver(Err(err.into()));
+                self.deliver(Err(err.into()), true);
             }
         }
     }
 
+    /// One of the peer's data messages is done with: report it when a report is due.
+    async fn consumed(&mut self) {
+        if let Some(count) = self.credit.on_consumed() {
+            self.report(count).await;
+        }
+    }
+
+    async fn report(&mut self, consumed: u64) {
+        let _ = self.client.publish(self.peer_control.clone(), Control::credit(consumed)).await;
+    }
+
     async fn on_control(&mut self, msg: async_nats::Message) {
-        match &msg.payload[..] {
-            PING => {
+        match Control::parse(&msg.payload) {
+            Control::Ping => {
                 if let Some(reply) = msg.reply {
                     let _ = self.client.publish(reply, Bytes::new()).await;
                 }
             }
-            INTERRUPTED => {
+            Control::Credit(consumed) => self.credit.on_report(consumed),
+            Control::Interrupted => {
                 tracing::info!(peer = self.side.peer(), "the peer's NATS connection was interrupted");
                 let why = format!("the {}'s NATS connection was interrupted", self.side.peer());
-                self.abandon_in_flight(&why);
+                self.interrupted(&why);
             }
-            other => tracing::debug!(len = other.len(), "ignoring an unknown control message"),
+            Control::Unknown => tracing::debug!(len = msg.payload.len(), "ignoring an unknown control message"),
         }
     }
 
-    fn deliver(&mut self, item: Result<Message, TransportError>) {
-        self.pending.push_back(item);
+    fn deliver(&mut self, item: Result<Message, TransportError>, from_peer: bool) {
+        self.pending.push_back((item, from_peer));
     }
 
     /// Ends the session with a fatal error, delivered after what is already pending.
     fn fail(&mut self, error: TransportError) {
         if self.ending.is_none() {
             tracing::info!(error = %error, "session failed");
-            self.deliver(Err(error));
+            self.deliver(Err(error), false);
             self.ending = Some(Ending::Remote);
             self.outbound.close();
         }
@@ -289,8 +315,11 @@ impl SessionTask {
 
     // ===== liveness =====
 
-    fn on_tick(&mut self) {
+    async fn on_tick(&mut self) {
         self.check_connection();
+        if let Some(consumed) = self.credit.report_due() {
+            self.report(consumed).await;
+        }
         if self.ping.is_none() {
             let client = self.client.clone();
             let subject = self.peer_control.clone();
@@ -356,12 +385,15 @@ impl SessionTask {
                 let _ = client.publish(subject, Bytes::from_static(INTERRUPTED)).await;
             });
         }
-        self.abandon_in_flight("the NATS connection was interrupted");
+        self.interrupted("the NATS connection was interrupted");
     }
 
-    fn abandon_in_flight(&mut self, why: &str) {
+    /// Messages in flight either way may be lost: fail our requests in flight, and stop
+    /// waiting for credit for messages the peer may never see.
+    fn interrupted(&mut self, why: &str) {
+        self.credit.on_interruption();
         for error in self.in_flight.abandon_all(why) {
-            self.deliver(Ok(error));
+            self.deliver(Ok(error), false);
         }
     }
 }

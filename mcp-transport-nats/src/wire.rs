@@ -3,8 +3,8 @@
 //! Data messages are the JSON-RPC bytes alone (no NATS headers). An *empty* payload on a data
 //! subject is the clean close (a JSON-RPC message is never empty, so the two cannot be
 //! confused), which keeps the close ordered after the last data message. Control subjects
-//! (`<data subject>.ctl`) carry [`PING`] (a NATS request, answered with an empty reply) and
-//! [`INTERRUPTED`].
+//! (`<data subject>.ctl`) carry the [`Control`] messages: `ping` (a NATS request, answered with
+//! an empty reply), `interrupted` and `credit <n>` (see [`crate::credit`]).
 
 use serde::{Deserialize, Serialize};
 
@@ -17,6 +17,36 @@ pub(crate) const PING: &[u8] = b"ping";
 /// Control payload: "my NATS connection was interrupted; messages in flight may be lost".
 pub(crate) const INTERRUPTED: &[u8] = b"interrupted";
 
+/// Control payload prefix: `credit <n>`, "I have consumed `n` of your data messages in all".
+const CREDIT: &[u8] = b"credit ";
+
+/// A message on a control subject.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Control {
+    Ping,
+    Interrupted,
+    Credit(u64),
+    /// Something a later version sends; ignored.
+    Unknown,
+}
+
+impl Control {
+    pub(crate) fn parse(payload: &[u8]) -> Self {
+        match payload {
+            PING => Self::Ping,
+            INTERRUPTED => Self::Interrupted,
+            _ => payload
+                .strip_prefix(CREDIT)
+                .and_then(|n| std::str::from_utf8(n).ok()?.parse().ok())
+                .map_or(Self::Unknown, Self::Credit),
+        }
+    }
+
+    pub(crate) fn credit(consumed: u64) -> bytes::Bytes {
+        format!("credit {consumed}").into()
+    }
+}
+
 /// The client's connect request, sent to `<prefix>.<service>.connect`.
 #[derive(Serialize, Deserialize)]
 pub(crate) struct ConnectRequest {
@@ -25,6 +55,9 @@ pub(crate) struct ConnectRequest {
     /// The client's inbox token: the server publishes to `<prefix>.<service>.c.<inbox>`, which the
     /// client subscribed to before sending this request.
     pub(crate) inbox: String,
+    /// How many unacknowledged data messages the client accepts (absent: no limit).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) window: Option<u64>,
     /// A credential for the server's verifier, if the client has one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) token: Option<String>,
@@ -50,6 +83,9 @@ pub(crate) struct AcceptedSession {
     pub(crate) id: String,
     /// Where the client publishes: `<prefix>.<service>.s.<id>`.
     pub(crate) subject: String,
+    /// How many unacknowledged data messages the server accepts (absent: no limit).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) window: Option<u64>,
 }
 
 /// Why a server instance refused a session.
@@ -62,8 +98,12 @@ pub(crate) struct Refusal {
 }
 
 impl ConnectReply {
-    pub(crate) fn accepted(id: String, subject: String) -> Self {
-        Self { version: PROTOCOL_VERSION, session: Some(AcceptedSession { id, subject }), error: None }
+    pub(crate) fn accepted(id: String, subject: String, window: u64) -> Self {
+        Self {
+            version: PROTOCOL_VERSION,
+            session: Some(AcceptedSession { id, subject, window: Some(window) }),
+            error: None,
+        }
     }
 
     pub(crate) fn refused(code: &str, message: impl Into<String>) -> Self {
@@ -79,5 +119,20 @@ impl std::fmt::Debug for ConnectRequest {
     /// Never shows the token.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "connect(version {}, inbox {}, token {})", self.version, self.inbox, self.token.is_some())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_messages() {
+        assert_eq!(Control::parse(b"ping"), Control::Ping);
+        assert_eq!(Control::parse(b"interrupted"), Control::Interrupted);
+        assert_eq!(Control::parse(&Control::credit(42)), Control::Credit(42));
+        for other in [&b"credit "[..], b"credit -1", b"credit x", b"pong", b""] {
+            assert_eq!(Control::parse(other), Control::Unknown);
+        }
     }
 }

@@ -288,3 +288,59 @@ async fn a_full_instance_refuses_with_busy() {
     }
     drop(first);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_nats_restart_mid_request_gives_an_answer_or_a_clear_error() {
+    let mut server = NatsServer::start().await;
+    // Long enough a grace for both sides to reconnect; short pings to notice the reconnect.
+    let heartbeat = mcp_transport_nats::Heartbeat::new(Duration::from_millis(100), 80);
+    let server_nats = nats(&server.url()).await;
+    let mut acceptor =
+        NatsAcceptor::bind(server_nats, NatsServerConfig::new("restart").heartbeat(heartbeat)).await.unwrap();
+    let client_nats = nats(&server.url()).await;
+    let mut client = connect(&client_nats, NatsClientConfig::new("restart").heartbeat(heartbeat)).await.unwrap();
+    let mut session = within("a session", acceptor.next()).await.unwrap();
+
+    client.send(Message::request(1, "slow", &json!({})).unwrap()).await.unwrap();
+    let Some(Ok(Message::Request(req))) = within("the slow request at the server", session.transport.next()).await
+    else {
+        panic!("expected the request")
+    };
+    within("the NATS server restart", server.restart()).await;
+    // The server answers after the restart; the answer may arrive, or the interruption fails it.
+    session.transport.send(Message::response(req.id, &json!({ "done": true })).unwrap()).await.unwrap();
+    let outcome = within("an answer or an error for the request in flight", client.next()).await;
+    eprintln!("request in flight across the restart: {outcome:?}");
+    match outcome {
+        Some(Ok(Message::Response(r))) => assert_eq!(r.id, 1.into()),
+        Some(Ok(Message::Error(e))) => {
+            assert_eq!(e.id, Some(1.into()));
+            assert!(e.error.message.contains("interrupted while request 1 was in flight"), "{}", e.error.message);
+        }
+        other => panic!("expected the answer or an error response for request 1, got {other:?}"),
+    }
+
+    // The session survived the restart: a new request is answered.
+    let serve = tokio::spawn(async move {
+        while let Some(Ok(m)) = session.transport.next().await {
+            if let Message::Request(r) = m {
+                session.transport.send(Message::response(r.id, &json!({ "again": true })).unwrap()).await.unwrap();
+            }
+        }
+    });
+    client.send(Message::request(2, "again", &json!({})).unwrap()).await.unwrap();
+    loop {
+        match within("the answer to a request after the restart", client.next()).await {
+            Some(Ok(Message::Response(r))) if r.id == 2.into() => break,
+            // A late interruption notice may still fail request 2 if it raced the reconnect.
+            Some(Ok(Message::Error(e))) if e.id == Some(2.into()) => {
+                assert!(e.error.message.contains("interrupted"), "{}", e.error.message);
+                break;
+            }
+            Some(Ok(Message::Response(r))) if r.id == 1.into() => continue,
+            other => panic!("expected the answer to request 2, got {other:?}"),
+        }
+    }
+    drop(client);
+    within("the server session to end", serve).await.unwrap();
+}
