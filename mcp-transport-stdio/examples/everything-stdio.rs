@@ -14,12 +14,12 @@ use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    // Take stdout before anything can write to it.
-    let transport = mcp_transport_stdio::stdio()?;
+    // Logs go to stderr; then take stdout before anything else can write to it.
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn")))
         .init();
+    let transport = mcp_transport_stdio::stdio()?;
     let summary = mcp_testkit::fixtures::everything().serve_session(StdioTransport::into_session(transport)).await?;
     tracing::info!(?summary, "session over");
     Ok(())

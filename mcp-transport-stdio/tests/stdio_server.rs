@@ -142,3 +142,55 @@ async fn the_fixture_server_answers_bad_input_and_goes_on() {
     assert_eq!(by_id(json!(3))["result"]["content"][0]["text"], "Echo: still here");
     assert_eq!(by_id(json!(4))["result"], json!({}));
 }
+
+/// stdin a regular file (no readiness events: the blocking fallback) and stdout a pipe.
+#[tokio::test]
+async fn stdin_from_a_regular_file() {
+    use std::io::{Seek, Write};
+    let mut file = tempfile::tempfile().unwrap();
+    file.write_all((request(1, "echo", json!({"from": "file"})) + &request(2, "echo", json!({}))).as_bytes()).unwrap();
+    file.rewind().unwrap();
+    let child = Command::new(example("stdio-echo"))
+        .stdin(Stdio::from(file))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let output = within("stdio-echo reading a file", child.wait_with_output()).await.unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let lines: Vec<Value> = output
+        .stdout
+        .split(|&b| b == b'\n')
+        .filter(|l| !l.is_empty())
+        .map(|l| serde_json::from_slice(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert_eq!(lines[0]["result"]["params"], json!({"from": "file"}));
+}
+
+/// stdin and stdout Unix sockets, as Node's `child_process` hands them to its children.
+#[tokio::test]
+async fn stdin_and_stdout_as_sockets() {
+    use std::os::fd::OwnedFd;
+    let (ours_in, theirs_in) = std::os::unix::net::UnixStream::pair().unwrap();
+    let (ours_out, theirs_out) = std::os::unix::net::UnixStream::pair().unwrap();
+    let mut child = Command::new(example("stdio-echo"))
+        .stdin(Stdio::from(OwnedFd::from(theirs_in)))
+        .stdout(Stdio::from(OwnedFd::from(theirs_out)))
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    ours_in.set_nonblocking(true).unwrap();
+    ours_out.set_nonblocking(true).unwrap();
+    let mut to_child = tokio::net::UnixStream::from_std(ours_in).unwrap();
+    let mut from_child = tokio::net::UnixStream::from_std(ours_out).unwrap();
+    to_child.write_all(request(5, "echo", json!({"via": "socket"})).as_bytes()).await.unwrap();
+    drop(to_child);
+    let mut out = String::new();
+    within("the answer over the socket", from_child.read_to_string(&mut out)).await.unwrap();
+    let answer: Value = serde_json::from_str(out.trim_end()).unwrap();
+    assert_eq!(answer["result"]["params"], json!({"via": "socket"}));
+    assert!(within("stdio-echo to exit", child.wait()).await.unwrap().success());
+}

@@ -38,8 +38,9 @@ pub fn stdio() -> io::Result<StdioTransport> {
 /// Frames travel on private (close-on-exec) duplicates of the original descriptors. Dropping
 /// the transport puts descriptors 0 and 1 back.
 ///
-/// Pipes and sockets (what the TypeScript and Python SDKs hand their servers) are driven by
-/// readiness events; a terminal or regular file falls back to a blocking thread.
+/// Pipes and sockets (what the Python and TypeScript SDKs hand their servers) are driven by
+/// readiness events, which switches them to non-blocking mode while serving (restored on
+/// drop); a terminal or regular file falls back to a blocking thread.
 ///
 /// When the client closes stdin the stream ends (`None`) while the sink keeps working, so a
 /// session can finish the responses it owes and then return.
