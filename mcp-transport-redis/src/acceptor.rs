@@ -244,7 +244,7 @@ async fn claim(
                 "the client of session {id} stopped heartbeating (its key {} expired); session dropped",
                 String::from_utf8_lossy(&keys.client)
             ),
-            misses: 0,
+            missing_since: None,
         },
     );
     // The transport exists before the accept frame goes out, so that any failure from here on

@@ -56,7 +56,7 @@ impl RedisBus {
                 peer_key: keys.owner.clone(),
                 check_peer: false,
                 peer_gone: String::new(),
-                misses: 0,
+                missing_since: None,
             },
         );
         let failed = |action| move |e| RedisTransportError::redis(bus.url.clone(), action, e);

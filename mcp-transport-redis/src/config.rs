@@ -56,14 +56,14 @@ pub struct RedisConfig {
     /// How often each end refreshes its liveness key and checks its peer's (default 5 s).
     pub heartbeat_interval: Duration,
     /// How long a liveness key lives without a refresh (default 15 s). A peer is declared dead
-    /// when its key is missing on two checks in a row, so death is detected within about
-    /// `liveness_ttl + 2 * heartbeat_interval`.
+    /// once its key has been missing for another `liveness_ttl`, so death is detected within
+    /// about `2 * liveness_ttl + heartbeat_interval`.
     pub liveness_ttl: Duration,
     /// How long a client waits for a server instance to take its session (default 10 s).
     pub accept_timeout: Duration,
-    /// Messages a session may hold received but not yet read (default 1024). In pub/sub mode a
-    /// session that falls this far behind is ended with an error (Redis cannot slow the
-    /// sender); in durable mode the reader stops reading that session's stream until there is room.
+    /// The flow-control window: messages a session's peer may send that this end has not read
+    /// yet (default 1024); the peer's sink waits beyond it. Each end grants more as its
+    /// application reads, so the received-message queue never holds more than this.
     pub session_queue: usize,
     /// The largest message accepted, in bytes (default 16 MiB). A larger received message is
     /// skipped with [`TransportError::MessageTooLarge`](mcp_core::TransportError::MessageTooLarge);

@@ -59,10 +59,11 @@
 //!    arrives within [`RedisConfig::accept_timeout`], or with
 //!    [`RedisTransportError::Rejected`] if the authenticator refused it.
 //! 4. Both ends refresh their liveness key (`SET ... PX liveness_ttl`) every
-//!    [`RedisConfig::heartbeat_interval`] and check the peer's. A peer whose key is missing on
-//!    two checks in a row is dead: its session ends with
+//!    [`RedisConfig::heartbeat_interval`] and check the peer's. A peer whose key has been missing
+//!    for a further `liveness_ttl` (so that a peer reconnecting after a Redis restart is not
+//!    declared dead) is dead: its session ends with
 //!    [`TransportError::ConnectionLost`](mcp_core::TransportError::ConnectionLost) naming it,
-//!    within about `liveness_ttl + 2 * heartbeat_interval`. A client can then open a new session.
+//!    within about `2 * liveness_ttl + heartbeat_interval` of its last sign of life. A client can then open a new session.
 //! 5. Closing the sink sends a close frame (the peer's stream ends with `None`) after everything
 //!    sent before it; dropping the transport deletes the session's keys.
 //!
@@ -83,7 +84,8 @@
 //!
 //! A payload (a pub/sub message, or field `m` of a stream entry) is one compact JSON-RPC message,
 //! or a control frame: `#` and a JSON object, `#{"type":"accept","instance":..}`,
-//! `#{"type":"reject",..}`, `#{"type":"close"}`. Durable stream entries have the ids `0-1`,
+//! `#{"type":"reject",..}`, `#{"type":"close"}`, and the flow-control credit
+//! `#{"type":"credit","read":N}` (the sender's application has read N messages). Durable stream entries have the ids `0-1`,
 //! `0-2`, ... in the order sent; the streams' consumer group is `mcp` and the consumer the
 //! reading process's instance id. Durable streams expire `liveness_ttl + outage_timeout` after
 //! their last refresh.
@@ -96,7 +98,7 @@
 //! | stored in Redis | nothing | up to [`RedisConfig::stream_max_len`] entries per direction and session |
 //! | guarantee | at most once, in order; **never a silent loss**: a `PUBLISH` that reaches no subscriber, a lost subscription connection, or a failed write ends the affected sessions with `ConnectionLost` | exactly once, in order, while Redis keeps the data: writes are retried idempotently (explicit entry ids) and reads resume from the consumer group's pending list after a reconnect |
 //! | Redis unreachable or restarted | the sessions of the process end at once with a clear error (clients open new sessions) | sessions wait up to [`RedisConfig::outage_timeout`] and go on; with `appendonly yes` a restart loses nothing (a crash can lose the last second under `appendfsync everysec`); without persistence the sessions end with an error naming the lost stream |
-//! | a slow reader | ended once [`RedisConfig::session_queue`] messages wait unread (Redis cannot slow a publisher) | its stream is not read until it has room; entries beyond `stream_max_len` are trimmed and the gap ends the session |
+//! | a slow reader | flow control: the sender waits once [`RedisConfig::session_queue`] messages are unread (credit frames flow back as the reader reads); a peer that ignores it ends its session | the same; entries beyond `stream_max_len` would be trimmed, and such a gap ends the session |
 //! | cost | lowest latency, no memory in Redis | about 3x the Redis commands, memory per session, persistence I/O |
 //!
 //! Pub/sub is the default because an MCP session is a conversation between two live processes:
@@ -124,7 +126,7 @@
 //! | what | default |
 //! |---|---|
 //! | message size | 16 MiB, then `MessageTooLarge` and the session goes on |
-//! | unread messages per session | 1024 |
+//! | unread messages per session (flow-control window) | 1024 |
 //! | heartbeat / liveness TTL | 5 s / 15 s |
 //! | accept timeout | 10 s |
 //! | durable: stream length / outage tolerated | 10,000 entries / 30 s |

@@ -2,7 +2,7 @@
 //! the process in one pipeline per interval. Also does the Redis cleanup of ended sessions.
 
 use std::sync::{Arc, Weak};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use redis::aio::ConnectionManager;
@@ -25,13 +25,9 @@ pub(crate) struct Liveness {
     pub(crate) check_peer: bool,
     /// The session's failure reason when the peer's key is gone.
     pub(crate) peer_gone: String,
-    /// Consecutive checks that found the peer's key missing.
-    pub(crate) misses: u32,
+    /// When consecutive successful checks started finding the peer's key missing.
+    pub(crate) missing_since: Option<Instant>,
 }
-
-/// A peer is dead after this many consecutive checks without its key: one miss can be a Redis
-/// restart that lost the key, which the peer re-creates within an interval.
-const MISSES_TO_DEATH: u32 = 2;
 
 pub(crate) async fn run(
     bus: Weak<BusShared>,
@@ -116,11 +112,15 @@ async fn beat(bus: &BusShared, commands: &mut ConnectionManager, outage: &mut bo
         for (inbound, exists) in checked.iter().zip(exists) {
             let Some(entry) = sessions.get_mut(inbound) else { continue };
             if exists == 1 || after_outage {
-                // After an outage the peer gets a full interval to re-create a key Redis lost.
-                entry.misses = 0;
+                // After an outage the peer gets a full TTL to reconnect and re-create a key that
+                // expired or that Redis lost.
+                entry.missing_since = None;
             } else {
-                entry.misses += 1;
-                if entry.misses >= MISSES_TO_DEATH {
+                // The key expired a TTL after the peer's last refresh; it stays missing for
+                // another TTL before the peer counts as dead, which rides out the peer's
+                // reconnect after a Redis restart.
+                let since = *entry.missing_since.get_or_insert_with(Instant::now);
+                if since.elapsed() >= config.liveness_ttl {
                     dead.push((entry.state.clone(), entry.peer_gone.clone()));
                 }
             }

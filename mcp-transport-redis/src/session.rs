@@ -231,7 +231,7 @@ impl RedisTransport {
 
     /// Whether the peer has room for one more message; registers for credit when not.
     fn peer_has_room(&self, cx: &mut Context<'_>) -> bool {
-        let room = |s: &Self| s.sent - s.state.peer_read.load(Ordering::Acquire) < s.window;
+        let room = |s: &Self| s.sent.saturating_sub(s.state.peer_read.load(Ordering::Acquire)) < s.window;
         if room(self) {
             return true;
         }

@@ -92,19 +92,10 @@ impl StreamRoutes {
         }
     }
 
-    /// The streams with room for a full read, and whether any stream was left out for lack of room.
-    fn readable(&self) -> (Vec<Bytes>, bool) {
-        let routes = lock(&self.routes);
-        let mut keys = Vec::with_capacity(routes.len());
-        let mut paused = false;
-        for (key, route) in routes.iter() {
-            if route.tx.capacity() >= COUNT.min(route.tx.max_capacity()) {
-                keys.push(key.clone());
-            } else {
-                paused = true;
-            }
-        }
-        (keys, paused)
+    /// Every session stream. No stream needs pausing: flow control keeps the unread entries of
+    /// a session within its queue's capacity, and a peer that ignores it fails its session.
+    fn keys(&self) -> Vec<Bytes> {
+        lock(&self.routes).keys().cloned().collect()
     }
 }
 
@@ -135,7 +126,7 @@ pub(crate) async fn run(
     let mut delay = Duration::from_millis(50);
     loop {
         let Some(outage_timeout) = bus.upgrade().map(|b| b.config.outage_timeout) else { return };
-        let (keys, paused) = routes.readable();
+        let keys = routes.keys();
         let mut pipe = redis::pipe();
         for (key, id) in &acks {
             pipe.cmd("XACK").arg(&key[..]).arg(GROUP).arg(id).ignore();
@@ -144,8 +135,7 @@ pub(crate) async fn run(
         if replay {
             read.arg("COUNT").arg(2 * COUNT + 1);
         } else {
-            let block = if paused { Duration::from_millis(100) } else { BLOCK };
-            read.arg("COUNT").arg(COUNT).arg("BLOCK").arg(duration_ms(block));
+            read.arg("COUNT").arg(COUNT).arg("BLOCK").arg(duration_ms(BLOCK));
         }
         read.arg("STREAMS").arg(routes.wake_key());
         for key in &keys {
