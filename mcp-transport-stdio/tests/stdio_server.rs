@@ -194,3 +194,52 @@ async fn stdin_and_stdout_as_sockets() {
     assert_eq!(answer["result"]["params"], json!({"via": "socket"}));
     assert!(within("stdio-echo to exit", child.wait()).await.unwrap().success());
 }
+
+/// The peak memory of process `pid` (its high-water mark of resident memory), in bytes.
+fn peak_rss(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse::<u64>().unwrap() * 1024
+}
+
+/// A 64 MiB line against the default 16 MiB limit: a clear error naming the setting, the
+/// session goes on, and the line is dropped as it arrives rather than held whole.
+#[tokio::test]
+async fn a_line_over_the_default_limit_is_refused_without_being_held() {
+    const LINE: usize = 64 << 20;
+    let mut child = spawn_echo();
+    let pid = child.id().unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = tokio::io::BufReader::new(child.stdout.take().unwrap());
+    let writer = tokio::spawn(async move {
+        let chunk = vec![b'x'; 1 << 20];
+        for _ in 0..LINE / chunk.len() {
+            stdin.write_all(&chunk).await.unwrap();
+        }
+        stdin.write_all(b"\n").await.unwrap();
+        stdin.write_all(request(2, "echo", json!({"after": "the big line"})).as_bytes()).await.unwrap();
+        stdin
+    });
+    let mut first = String::new();
+    within("the answer to the oversized line", tokio::io::AsyncBufReadExt::read_line(&mut stdout, &mut first))
+        .await
+        .unwrap();
+    let error: Value = serde_json::from_str(&first).unwrap();
+    assert_eq!(error["id"], Value::Null, "{error}");
+    assert_eq!(error["error"]["code"], -32600, "{error}");
+    let message = error["error"]["message"].as_str().unwrap();
+    assert!(message.contains("64 MiB exceeds the 16 MiB limit (set StdioConfig::max_message_bytes)"), "{message}");
+
+    let mut second = String::new();
+    within("the answer after the oversized line", tokio::io::AsyncBufReadExt::read_line(&mut stdout, &mut second))
+        .await
+        .unwrap();
+    let answer: Value = serde_json::from_str(&second).unwrap();
+    assert_eq!(answer["result"]["params"], json!({"after": "the big line"}));
+
+    // Holding the whole line would take 64 MiB; the limit's buffer (and its growth) stays below.
+    let peak = peak_rss(pid);
+    assert!(peak < 48 << 20, "stdio-echo's memory peaked at {} MiB", peak >> 20);
+    drop(within("the writer", writer).await.unwrap());
+    assert!(within("stdio-echo to exit", child.wait()).await.unwrap().success());
+}
