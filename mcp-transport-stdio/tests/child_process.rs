@@ -156,6 +156,20 @@ async fn dropping_kills_and_reaps_the_whole_process_group() {
 }
 
 #[tokio::test]
+async fn dropping_after_close_lets_the_child_finish_gracefully() {
+    let dir = tempfile::tempdir().unwrap();
+    let marker = dir.path().join("finished");
+    // Exits by itself on end of input, after a little cleanup work.
+    let script = format!("cat > /dev/null; sleep 0.3; touch {}", marker.display());
+    let mut server = ChildProcess::new("sh").args(["-c", &script]).spawn().unwrap();
+    let pid = server.pid().unwrap();
+    server.close().await.unwrap();
+    drop(server);
+    assert_gone(pid).await;
+    assert!(marker.exists(), "the child was killed instead of finishing its cleanup");
+}
+
+#[tokio::test]
 async fn the_environment_is_an_allow_list_by_default() {
     // Cargo sets this for the test process; it is not on the allow-list.
     assert!(std::env::var_os("CARGO_MANIFEST_DIR").is_some(), "precondition: cargo sets CARGO_MANIFEST_DIR");

@@ -17,7 +17,8 @@ use super::stderr::StderrTail;
 /// is reported with the lines read so far (a grandchild can keep the pipe open forever).
 const STDERR_DRAIN: Duration = Duration::from_millis(500);
 
-/// What the transport asks of the supervisor. Dropping the sender means "kill it now".
+/// What the transport asks of the supervisor. Dropping the sender while `Running` means "kill
+/// it now"; after `Closing`, the escalation continues.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Phase {
     /// The session is running.
@@ -82,10 +83,15 @@ impl Supervised {
                 status = self.child.wait() => break status,
                 changed = phase.changed(), if !dropped => match changed {
                     Err(_) => {
-                        // The transport was dropped: kill.
                         dropped = true;
-                        next = None;
-                        self.signal(Signal::KILL);
+                        if *phase.borrow() == Phase::Closing {
+                            // Dropped after a close: the graceful escalation goes on unattended.
+                            next = next.or(Some((Instant::now() + self.escalation.before_term, Signal::TERM)));
+                        } else {
+                            // Dropped while running: kill at once.
+                            next = None;
+                            self.signal(Signal::KILL);
+                        }
                     }
                     Ok(()) => {
                         if *phase.borrow_and_update() == Phase::Closing && next.is_none() {

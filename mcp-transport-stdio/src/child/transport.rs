@@ -137,8 +137,10 @@ enum ReadState {
 /// - `close()` flushes and closes the child's stdin (its signal to exit), then, if it has not
 ///   exited after the configured grace period, sends SIGTERM, and after another, SIGKILL.
 ///   [`shutdown`](Self::shutdown) does the same and waits for the exit.
-/// - Dropping the transport kills the child (SIGKILL) at once. The child is always reaped:
-///   no zombies.
+/// - Dropping the transport without closing it kills the child (SIGKILL to its process group)
+///   at once; dropping it after `close()` lets the escalation above run to its end in the
+///   background. Either way the child is reaped: no zombies. (If the runtime itself shuts
+///   down first, the child is killed.)
 ///
 /// # Cancel safety
 /// Receiving is cancel-safe, as for [`LinesTransport`].
