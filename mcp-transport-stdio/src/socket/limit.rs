@@ -15,9 +15,9 @@ use tokio_util::sync::PollSemaphore;
 
 use crate::config::StdioConfig;
 
-/// How long to pause accepting after the process ran out of descriptors or memory, instead of
-/// spinning on the same error.
-const EXHAUSTED_BACKOFF: Duration = Duration::from_millis(100);
+/// How long to pause accepting after an error that is not about one connection (the process
+/// ran out of descriptors or memory), instead of spinning on the same error.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 
 /// Settings of a [`TcpAcceptor`](super::TcpAcceptor) or [`UnixAcceptor`](super::UnixAcceptor).
 ///
@@ -164,12 +164,16 @@ impl<L: Listen> LimitedAccept<L> {
                     return Poll::Ready(Some(IncomingSession::new(Permitted { transport, _permit: permit }, info)));
                 }
                 Err(e) => {
-                    // One failed connection never ends the acceptor; running out of
-                    // descriptors pauses it briefly instead of spinning.
-                    let exhausted = is_resource_exhaustion(&e);
-                    tracing::warn!(error = %e, exhausted, "accepting a connection failed");
-                    if exhausted {
-                        self.backoff = Some(Box::pin(tokio::time::sleep(EXHAUSTED_BACKOFF)));
+                    // One failed connection never ends the acceptor. An error about that one
+                    // connection is skipped; anything else (out of descriptors, a listener-level
+                    // failure) pauses accepting briefly instead of spinning on it.
+                    let per_connection = matches!(
+                        e.kind(),
+                        io::ErrorKind::ConnectionAborted | io::ErrorKind::ConnectionReset | io::ErrorKind::Interrupted
+                    );
+                    tracing::warn!(error = %e, exhausted = is_resource_exhaustion(&e), "accepting a connection failed");
+                    if !per_connection {
+                        self.backoff = Some(Box::pin(tokio::time::sleep(ACCEPT_BACKOFF)));
                     }
                 }
             }
