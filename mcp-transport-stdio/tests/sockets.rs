@@ -151,3 +151,37 @@ async fn a_malformed_line_on_a_socket_gets_an_answer_and_the_session_goes_on() {
         serde_json::from_str(&within("an answer", lines.next_line()).await.unwrap().unwrap()).unwrap();
     assert_eq!(second["id"], 2);
 }
+
+/// The fixture server of the testkit, served by mcp-peer on both acceptors; clients of our own
+/// connect over TCP and Unix sockets at once and call `echo`.
+#[tokio::test]
+async fn a_server_serves_both_acceptors_to_many_clients() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("fixture.sock");
+    let tcp = TcpAcceptor::bind("127.0.0.1:0").await.unwrap();
+    let addr = tcp.local_addr().unwrap();
+    let unix = UnixAcceptor::bind(&path).unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = mcp_testkit::fixtures::everything();
+    let serving = tokio::spawn(async move {
+        let acceptor = futures::stream::select(tcp, unix);
+        server.serve_acceptor(acceptor, async move { stopped.await.unwrap_or(()) }).await
+    });
+
+    let calls = (0..10).map(|n| {
+        let path = path.clone();
+        async move {
+            let client = if n % 2 == 0 {
+                mcp_testkit::client::connect(connect_tcp(addr).await.unwrap()).await
+            } else {
+                mcp_testkit::client::connect(connect_unix(&path).await.unwrap()).await
+            };
+            let result = client.call_tool("echo", &json!({"message": format!("client {n}")})).await.unwrap();
+            assert_eq!(result.content[0].as_text(), Some(format!("Echo: client {n}").as_str()));
+            client.close().await.unwrap();
+        }
+    });
+    within("10 clients over TCP and Unix sockets", futures::future::join_all(calls)).await;
+    stop.send(()).unwrap();
+    assert_eq!(within("the server to stop", serving).await.unwrap(), 10);
+}
