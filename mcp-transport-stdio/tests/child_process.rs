@@ -194,6 +194,15 @@ async fn the_environment_is_an_allow_list_by_default() {
 }
 
 #[tokio::test]
+async fn the_working_directory_is_set() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = ChildProcess::new("sh").args(["-c", "pwd -P >&2; exit 1"]).current_dir(dir.path()).spawn().unwrap();
+    let error = final_error(&mut child).await;
+    let tail = &ChildExited::find(&error).unwrap().stderr_tail;
+    assert_eq!(tail, &[dir.path().canonicalize().unwrap().display().to_string()]);
+}
+
+#[tokio::test]
 async fn a_missing_program_is_a_clear_error() {
     let error = ChildProcess::new("/nonexistent/mcp-server").spawn().unwrap_err();
     assert_eq!(error.kind(), std::io::ErrorKind::NotFound);
