@@ -171,12 +171,14 @@ async fn dropping_after_close_lets_the_child_finish_gracefully() {
 
 #[tokio::test]
 async fn the_environment_is_an_allow_list_by_default() {
-    // Cargo sets this for the test process; it is not on the allow-list.
+    // Cargo sets these for the test process; they are not on the allow-list.
     assert!(std::env::var_os("CARGO_MANIFEST_DIR").is_some(), "precondition: cargo sets CARGO_MANIFEST_DIR");
+    assert!(std::env::var_os("CARGO_PKG_NAME").is_some(), "precondition: cargo sets CARGO_PKG_NAME");
     let env_of = |inheritance| async move {
         let mut child = ChildProcess::new("sh")
             .args(["-c", "env >&2; exit 1"])
             .env("ADDED_BY_TEST", "yes")
+            .inherit_var("CARGO_PKG_NAME")
             .inherit_env(inheritance)
             .stderr(StderrMode::Capture { keep_lines: 1000 })
             .spawn()
@@ -187,6 +189,7 @@ async fn the_environment_is_an_allow_list_by_default() {
     assert!(safe.iter().any(|l| l.starts_with("PATH=")), "{safe:?}");
     assert!(safe.iter().any(|l| l == "ADDED_BY_TEST=yes"), "{safe:?}");
     assert!(!safe.iter().any(|l| l.starts_with("CARGO_MANIFEST_DIR=")), "{safe:?}");
+    assert!(safe.iter().any(|l| l == "CARGO_PKG_NAME=mcp-transport-stdio"), "inherit_var adds to the list: {safe:?}");
 
     let all = env_of(EnvInheritance::All).await;
     assert!(all.iter().any(|l| l.starts_with("CARGO_MANIFEST_DIR=")), "{all:?}");

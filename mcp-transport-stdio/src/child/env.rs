@@ -6,32 +6,15 @@
 
 use std::ffi::OsString;
 
-/// The variables a child inherits by default (the TypeScript and Python SDKs' list).
-#[cfg(unix)]
+/// The variables a child inherits by default: the TypeScript and Python SDKs' list for Unix.
 pub const DEFAULT_INHERITED_ENV_VARS: &[&str] = &["HOME", "LOGNAME", "PATH", "SHELL", "TERM", "USER"];
-
-/// The variables a child inherits by default (the TypeScript and Python SDKs' list).
-#[cfg(windows)]
-pub const DEFAULT_INHERITED_ENV_VARS: &[&str] = &[
-    "APPDATA",
-    "HOMEDRIVE",
-    "HOMEPATH",
-    "LOCALAPPDATA",
-    "PATH",
-    "PROCESSOR_ARCHITECTURE",
-    "PROGRAMFILES",
-    "SYSTEMDRIVE",
-    "SYSTEMROOT",
-    "TEMP",
-    "USERNAME",
-    "USERPROFILE",
-];
 
 /// The allowed variables of the current process, skipping values that start with `()`: a
 /// shell function exported through the environment (the Shellshock vector), as the SDKs do.
-pub(crate) fn inherited(allowed: &[&str]) -> Vec<(OsString, OsString)> {
+pub(crate) fn inherited<S: AsRef<str>>(allowed: &[S]) -> Vec<(OsString, OsString)> {
     allowed
         .iter()
+        .map(AsRef::as_ref)
         .filter_map(|name| std::env::var_os(name).map(|value| (OsString::from(name), value)))
         .filter(|(_, value)| !value.as_encoded_bytes().starts_with(b"()"))
         .collect()

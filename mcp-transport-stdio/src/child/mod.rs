@@ -30,13 +30,15 @@ use transport::ClosableStdin;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum EnvInheritance {
-    /// Only [`DEFAULT_INHERITED_ENV_VARS`] (what the official SDKs do): secrets in this
-    /// process's environment stay out of the child's.
+    /// Only [`DEFAULT_INHERITED_ENV_VARS`] (what the official SDKs do) and the names added with
+    /// [`ChildProcess::inherit_var`]: secrets in this process's environment stay out of the
+    /// child's.
     #[default]
     SafeDefaults,
     /// Everything.
     All,
-    /// Nothing; only what is set with [`ChildProcess::env`].
+    /// Nothing but the names added with [`ChildProcess::inherit_var`] and what is set with
+    /// [`ChildProcess::env`].
     Nothing,
 }
 
@@ -86,6 +88,8 @@ pub struct ChildProcess {
     args: Vec<OsString>,
     envs: Vec<(OsString, OsString)>,
     inheritance: EnvInheritance,
+    /// Names inherited on top of the default allow-list.
+    extra_inherited: Vec<String>,
     cwd: Option<PathBuf>,
     stderr: StderrMode,
     escalation: Escalation,
@@ -103,6 +107,7 @@ impl ChildProcess {
             args: Vec::new(),
             envs: Vec::new(),
             inheritance: EnvInheritance::default(),
+            extra_inherited: Vec::new(),
             cwd: None,
             stderr: StderrMode::default(),
             escalation: Escalation {
@@ -159,6 +164,14 @@ impl ChildProcess {
         self
     }
 
+    /// Adds `name` to the variables inherited from this process (when it is set), on top of
+    /// [`DEFAULT_INHERITED_ENV_VARS`]: e.g. `RUST_LOG` or `NODE_OPTIONS`.
+    #[must_use]
+    pub fn inherit_var(mut self, name: impl Into<String>) -> Self {
+        self.extra_inherited.push(name.into());
+        self
+    }
+
     /// Sets the child's working directory.
     #[must_use]
     pub fn current_dir(mut self, dir: impl Into<PathBuf>) -> Self {
@@ -210,6 +223,9 @@ impl ChildProcess {
             EnvInheritance::Nothing => {
                 cmd.env_clear();
             }
+        }
+        if self.inheritance != EnvInheritance::All {
+            cmd.envs(env::inherited(&self.extra_inherited));
         }
         cmd.envs(self.envs.iter().map(|(k, v)| (k, v)));
         if let Some(dir) = &self.cwd {
