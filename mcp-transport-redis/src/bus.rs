@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::{Client, IntoConnectionInfo, ProtocolVersion, PushInfo, PushKind, Value};
+use redis::{Client, ConnectionInfo, IntoConnectionInfo, ProtocolVersion, PushInfo, PushKind, TlsCertificates, Value};
 use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
 
@@ -62,14 +62,14 @@ impl RedisBus {
             move |e| RedisTransportError::redis(url, action, e)
         };
         let info = config.redis_url.as_str().into_connection_info().map_err(failed("parsing the Redis URL"))?;
-        let client = Client::open(info.clone()).map_err(failed("parsing the Redis URL"))?;
+        let client = redis_client(&config, info.clone()).map_err(failed("setting up the Redis client"))?;
         let commands = ConnectionManager::new_with_config(client, manager_config(Some(Duration::from_secs(10))))
             .await
             .map_err(failed("connecting"))?;
 
         let router = Arc::new(Router::default());
         let resp3 = info.clone().set_redis_settings(info.redis_settings().clone().set_protocol(ProtocolVersion::RESP3));
-        let sub_client = Client::open(resp3).map_err(failed("parsing the Redis URL"))?;
+        let sub_client = redis_client(&config, resp3).map_err(failed("setting up the Redis client"))?;
         let push_router = router.clone();
         let push_url = url.clone();
         let sub_config = manager_config(Some(Duration::from_secs(10)))
@@ -87,7 +87,7 @@ impl RedisBus {
         let streams = match config.mode {
             Mode::PubSub => None,
             Mode::Durable => {
-                let reader_client = Client::open(info).map_err(failed("parsing the Redis URL"))?;
+                let reader_client = redis_client(&config, info).map_err(failed("setting up the Redis client"))?;
                 // Blocking reads last up to streams::BLOCK; the response timeout must outlast them.
                 let reader = ConnectionManager::new_with_config(
                     reader_client,
@@ -142,6 +142,14 @@ impl RedisBus {
     /// The configuration the bus runs with.
     pub fn config(&self) -> &RedisConfig {
         &self.shared.config
+    }
+}
+
+/// A client for `info`, trusting `config.tls_root_cert_pem` when set.
+fn redis_client(config: &RedisConfig, info: ConnectionInfo) -> redis::RedisResult<Client> {
+    match &config.tls_root_cert_pem {
+        Some(pem) => Client::build_with_tls(info, TlsCertificates { client_tls: None, root_cert: Some(pem.clone()) }),
+        None => Client::open(info),
     }
 }
 

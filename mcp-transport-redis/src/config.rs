@@ -85,6 +85,9 @@ pub struct RedisConfig {
     /// Load balancing: how long an instance that is not the session's preferred one (by
     /// rendezvous hashing over the live instances) waits before claiming it anyway (default 100 ms).
     pub claim_fallback: Duration,
+    /// For `rediss://`: the PEM certificate(s) of the CA that signed the Redis server's
+    /// certificate, when it is not one of the public roots (webpki-roots) trusted by default.
+    pub tls_root_cert_pem: Option<Vec<u8>>,
 }
 
 impl RedisConfig {
@@ -105,6 +108,7 @@ impl RedisConfig {
             publish_queue: 4096,
             claim_delay_per_session: Duration::from_micros(500),
             claim_fallback: Duration::from_millis(100),
+            tls_root_cert_pem: None,
         }
     }
 
@@ -169,6 +173,18 @@ impl RedisConfig {
         if self.heartbeat_interval.is_zero() || self.liveness_ttl <= self.heartbeat_interval {
             return Err(invalid("liveness_ttl must be longer than a non-zero heartbeat_interval"));
         }
+        const DAY: Duration = Duration::from_secs(24 * 3600);
+        let durations = [
+            self.heartbeat_interval,
+            self.liveness_ttl,
+            self.accept_timeout,
+            self.outage_timeout,
+            self.claim_delay_per_session,
+            self.claim_fallback,
+        ];
+        if durations.iter().any(|d| *d > DAY) {
+            return Err(invalid("every duration must be at most one day"));
+        }
         if self.session_queue < 2 || self.publish_queue == 0 || self.stream_max_len == 0 {
             return Err(invalid("session_queue >= 2, publish_queue >= 1 and stream_max_len >= 1 are required"));
         }
@@ -198,6 +214,7 @@ impl fmt::Debug for RedisConfig {
             .field("publish_queue", &self.publish_queue)
             .field("claim_delay_per_session", &self.claim_delay_per_session)
             .field("claim_fallback", &self.claim_fallback)
+            .field("tls_root_cert_pem", &self.tls_root_cert_pem.as_ref().map(|pem| pem.len()))
             .finish()
     }
 }
@@ -235,6 +252,20 @@ mod tests {
         assert_eq!(c.redis_url, "rediss://user:secret@redis.example:6380/3");
         assert_eq!(c.redacted_redis_url(), "rediss://user:***@redis.example:6380/3");
         assert!(!format!("{c:?}").contains("secret"));
+    }
+
+    #[test]
+    fn validation_names_what_is_wrong() {
+        let mut c = RedisConfig::new("redis://127.0.0.1/", "s");
+        assert!(c.validate().is_ok());
+        c.liveness_ttl = c.heartbeat_interval;
+        assert!(c.validate().unwrap_err().to_string().contains("liveness_ttl"));
+        c = RedisConfig::new("redis://127.0.0.1/", "s");
+        c.outage_timeout = Duration::MAX;
+        assert!(c.validate().unwrap_err().to_string().contains("one day"));
+        c = RedisConfig::new("redis://127.0.0.1/", "s");
+        c.session_queue = 1;
+        assert!(c.validate().unwrap_err().to_string().contains("session_queue"));
     }
 
     #[test]

@@ -57,7 +57,7 @@ impl Control {
 }
 
 /// What a client publishes on the connect channel.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Serialize, Deserialize)]
 pub(crate) struct Announcement {
     pub(crate) v: u32,
     pub(crate) session: String,
@@ -65,6 +65,17 @@ pub(crate) struct Announcement {
     /// A credential for the server's [`Authenticator`](crate::Authenticator). Never logged.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) token: Option<String>,
+}
+
+impl std::fmt::Debug for Announcement {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Announcement")
+            .field("v", &self.v)
+            .field("session", &self.session)
+            .field("mode", &self.mode)
+            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
 }
 
 /// The value of a session's owner key.

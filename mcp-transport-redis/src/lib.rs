@@ -118,8 +118,9 @@
 //! # URL form
 //!
 //! `redis://[user:password@]host:port/<service>[?mode=pubsub|durable&prefix=mcp&db=0]`, or
-//! `rediss://` for TLS (rustls with the ring provider, roots from the platform and
-//! webpki-roots); see [`RedisConfig::from_url`]. Passwords are never logged.
+//! `rediss://` for TLS (rustls with the ring provider; the server's certificate must chain to
+//! a webpki-roots (Mozilla) root, or to [`RedisConfig::tls_root_cert_pem`]); see
+//! [`RedisConfig::from_url`]. Passwords are never logged.
 //!
 //! # Limits (each configurable in [`RedisConfig`])
 //!
