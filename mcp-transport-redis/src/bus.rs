@@ -63,6 +63,12 @@ impl RedisBus {
         };
         let info = config.redis_url.as_str().into_connection_info().map_err(failed("parsing the Redis URL"))?;
         let client = redis_client(&config, info.clone()).map_err(failed("setting up the Redis client"))?;
+        // One plain attempt first: a wrong address, password or certificate fails at once
+        // instead of after the connection manager's retries.
+        let probe = redis::AsyncConnectionConfig::new()
+            .set_connection_timeout(Some(Duration::from_secs(2)))
+            .set_response_timeout(Some(Duration::from_secs(2)));
+        client.get_multiplexed_async_connection_with_config(&probe).await.map_err(failed("connecting"))?;
         let commands = ConnectionManager::new_with_config(client, manager_config(Some(Duration::from_secs(10))))
             .await
             .map_err(failed("connecting"))?;

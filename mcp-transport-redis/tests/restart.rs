@@ -14,6 +14,16 @@ use support::{config, echo, fatal_error, request, within};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_restart_loses_no_message_in_durable_mode() {
+    durable_survives(false).await;
+}
+
+/// `appendfsync always` (the testkit's persistent server): even a crash loses nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_crash_loses_no_message_in_durable_mode() {
+    durable_survives(true).await;
+}
+
+async fn durable_survives(crash: bool) {
     const TOTAL: i64 = 300;
     let mut redis = RedisServer::builder().persistent(true).start().await;
     let mut cfg = config(&redis.url(), "durable", Mode::Durable);
@@ -50,6 +60,9 @@ async fn redis_restart_loses_no_message_in_durable_mode() {
         assert!(answered.insert(response.id.to_string()), "answer {} arrived twice", response.id);
         if answered.len() == 60 && !restarted {
             restarted = true;
+            if crash {
+                redis.kill();
+            }
             redis.restart().await;
         }
     }
