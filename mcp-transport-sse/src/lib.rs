@@ -20,3 +20,5 @@ pub use event_store::{EventStore, MemoryEventStore};
 pub use origin::OriginPolicy;
 pub use server::{HttpServer, HttpServerConfig, SessionAcceptor, StreamControl, serve};
 pub use session_store::{MemorySessionStore, SessionStore};
+pub mod client;
+pub use client::{HttpClientConfig, HttpClientError, HttpClientTransport, connect_legacy_sse, connect_streamable_http};
