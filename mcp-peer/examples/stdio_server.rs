@@ -60,7 +60,7 @@ fn server() -> Server {
             .with_description("Reports progress, then finishes"),
             |ctx: RequestContext, args: Steps| async move {
                 for i in 1..=args.steps {
-                    tokio::time::sleep(Duration::from_millis(5)).await;
+                    tokio::time::sleep(Duration::from_millis(20)).await;
                     ctx.progress(f64::from(i), Some(f64::from(args.steps)), Some("step")).await?;
                 }
                 Ok(CallToolResult::text(format!("{} steps", args.steps)))

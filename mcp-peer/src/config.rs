@@ -26,7 +26,9 @@ pub struct SessionConfig {
     pub outbound_capacity: usize,
     /// Items per page of every `*/list` result. Default 100.
     pub page_size: usize,
-    /// How long `serve_acceptor` lets in-flight work finish after shutdown. Default 10 s.
+    /// How long a session may take to finish in-flight work and flush its messages once it
+    /// stops reading (the peer closed, `close`, shutdown), and how long `serve_acceptor`
+    /// waits for its sessions after shutdown; what is left then is dropped. Default 10 s.
     pub shutdown_grace: Duration,
 }
 

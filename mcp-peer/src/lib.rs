@@ -43,6 +43,12 @@
 //! transport, in-flight handlers finish and their responses are flushed before the session
 //! ends.
 //!
+//! Handlers run *on the session task*, interleaved like the branches of a `select!`: that is
+//! what keeps a call cheap (no spawn, no cross-thread hand-off). A handler that computes for
+//! long without awaiting holds up its session, so hand CPU-heavy or blocking work to
+//! `tokio::task::spawn_blocking` (or `tokio::spawn`) and await the handle. Sessions are
+//! independent tasks, so many sessions use many cores.
+//!
 //! # Protocol revisions
 //!
 //! Servers speak 2024-11-05 through 2025-11-25 (the `initialize` handshake): they echo the
@@ -50,6 +56,12 @@
 //! only when 2025-03-26 was negotiated. Before `initialize`, only `ping` is served; unknown
 //! methods (such as a modern client's `server/discover` probe) get -32601 and the session stays
 //! usable.
+//!
+//! The stateless 2026-07-28 revision is the next step. It fits the engine as it is: the
+//! negotiated state a request depends on (revision, client capabilities, log level) is read
+//! by the server's dispatch from the session (`PeerInfo`), and would be read from the
+//! request's `_meta` instead; `server/discover` is one more method in that dispatch; and
+//! `InputRequiredResult` is a result like any other.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]

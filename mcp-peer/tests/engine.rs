@@ -18,7 +18,12 @@ use tokio::sync::{Notify, mpsc};
 
 /// A server whose `wait` tool blocks until cancelled, reporting on `seen` when it was.
 fn waiting_server(seen: mpsc::Sender<&'static str>, started: Arc<Notify>) -> Server {
+    waiting_server_with(seen, started, SessionConfig::default())
+}
+
+fn waiting_server_with(seen: mpsc::Sender<&'static str>, started: Arc<Notify>, config: SessionConfig) -> Server {
     builder()
+        .config(config)
         .tool(Tool::new("wait", json!({"type": "object"})), move |ctx: RequestContext, _a: Value| {
             let seen = seen.clone();
             let started = started.clone();
@@ -299,4 +304,22 @@ async fn batches_are_served_only_on_2025_03_26() {
         assert_eq!(reply.id(), None);
         assert_eq!(result(&raw.call("ping", json!({})).await), json!({}), "{version}");
     }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_handler_that_never_finishes_cannot_keep_a_closed_session_alive() {
+    let (seen_tx, mut seen) = mpsc::channel(4);
+    let started = Arc::new(Notify::new());
+    let (mut script, transport) = Scripted::new();
+    let grace = SessionConfig::default().shutdown_grace(Duration::from_millis(500));
+    let stuck = waiting_server_with(seen_tx, started.clone(), grace);
+    let task = tokio::spawn(async move { stuck.serve(transport).await });
+    script.push_text(r#"{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"s","version":"1"}}}"#).await;
+    script.recv().await;
+    script.push_text(r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"wait","arguments":{}}}"#).await;
+    within("the handler to start", started.notified()).await;
+    script.incoming.close_channel();
+    let summary = within("the drain deadline", task).await.unwrap().unwrap();
+    assert_eq!(summary.end, SessionEnd::DrainTimedOut);
+    assert_eq!(within("the handler to be dropped", seen.recv()).await, Some("dropped"));
 }

@@ -34,7 +34,7 @@ async fn schema_violation_is_invalid_params_naming_the_problem() {
     let err = client.call_tool("echo", &json!({"message": 5})).await.unwrap_err();
     let rpc = err.rpc_error().expect("a JSON-RPC error");
     assert_eq!(rpc.code, -32602);
-    assert!(rpc.message.contains("/message"), "{}", rpc.message);
+    assert!(rpc.message.contains("/message") && rpc.message.contains("\"echo\""), "{}", rpc.message);
     let err = client.call_tool("echo", &json!({})).await.unwrap_err();
     assert!(err.rpc_error().unwrap().message.contains("message"), "{err}");
     // The session goes on.

@@ -133,9 +133,9 @@ impl ToolEntry {
             && let Some(first) = validator.iter_errors(&args).next()
         {
             let path = first.instance_path().to_string();
-            let at = if path.is_empty() { "the arguments".to_owned() } else { format!("argument {path}") };
+            let at = if path.is_empty() { String::new() } else { format!(" (at {path})") };
             return Err(ErrorObject::invalid_params(format!(
-                "{at} of tool {:?} do not match its input schema: {first}",
+                "invalid arguments for tool {:?}: {first}{at}",
                 self.tool.name
             )));
         }

@@ -5,6 +5,8 @@
 //! our own sink is full, which is what keeps two busy peers from deadlocking each other.
 
 use std::collections::{HashMap, VecDeque};
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
@@ -33,6 +35,10 @@ pub enum SessionEnd {
     Closed,
     /// The transport failed; in-flight work was dropped.
     TransportFailed(String),
+    /// Reading had stopped (EOF or close) but in-flight work or unsent messages were still
+    /// there after [`SessionConfig::shutdown_grace`](crate::SessionConfig::shutdown_grace);
+    /// they were dropped.
+    DrainTimedOut,
 }
 
 /// What happened in a session, returned when it ends.
@@ -82,6 +88,9 @@ pub(crate) struct Driver<H: Handler> {
     out_high_water: usize,
     reading: Reading,
     needs_flush: bool,
+    /// Bounds the drain once reading has stopped, so a stuck handler or a peer that no
+    /// longer reads cannot keep the session alive for ever.
+    drain_timer: Option<Pin<Box<tokio::time::Sleep>>>,
     fatal: Option<TransportError>,
     summary: SessionSummary,
 }
@@ -110,6 +119,7 @@ impl<H: Handler> Driver<H> {
             out_high_water,
             reading: Reading::Open,
             needs_flush: false,
+            drain_timer: None,
             fatal: None,
             summary,
         }
@@ -124,8 +134,15 @@ impl<H: Handler> Driver<H> {
                 tracing::info!(session = %self.shared.session_id, error = %why, "session ended: transport failed");
             }
             _ => {
-                if let Err(e) = self.transport.close().await {
-                    tracing::debug!(session = %self.shared.session_id, error = %e, "closing the transport failed");
+                let grace = self.shared.config.shutdown_grace;
+                match tokio::time::timeout(grace, self.transport.close()).await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(e)) => {
+                        tracing::debug!(session = %self.shared.session_id, error = %e, "closing the transport failed");
+                    }
+                    Err(_) => {
+                        tracing::warn!(session = %self.shared.session_id, grace_ms = grace.as_millis() as u64, "closing the transport did not finish in time; dropping it");
+                    }
                 }
                 tracing::debug!(session = %self.shared.session_id, ?end, "session ended");
             }
@@ -211,7 +228,7 @@ impl<H: Handler> Driver<H> {
                     Poll::Ready(Some(Err(e))) => return Poll::Ready(self.transport_failed(e)),
                     Poll::Ready(None) => {
                         progressed = true;
-                        self.reading = Reading::Eof;
+                        self.stop_reading(Reading::Eof);
                         self.fail_pending("the peer closed the connection");
                     }
                     Poll::Pending => break,
@@ -242,7 +259,30 @@ impl<H: Handler> Driver<H> {
                 _ => SessionEnd::Closed,
             });
         }
+        if let Some(timer) = &mut self.drain_timer
+            && timer.as_mut().poll(cx).is_ready()
+        {
+            tracing::warn!(
+                session = %self.shared.session_id,
+                in_flight = self.inflight.len(),
+                unsent = self.out.len(),
+                "the session did not drain within SessionConfig::shutdown_grace; dropping what is left"
+            );
+            for (_, cancel) in self.cancels.drain() {
+                cancel.cancel();
+            }
+            self.inflight = FuturesUnordered::new();
+            self.out.clear();
+            self.replies_queued = 0;
+            return Poll::Ready(SessionEnd::DrainTimedOut);
+        }
         Poll::Pending
+    }
+
+    /// Stops reading (the peer closed, or a local close) and starts the drain deadline.
+    fn stop_reading(&mut self, how: Reading) {
+        self.reading = how;
+        self.drain_timer = Some(Box::pin(tokio::time::sleep(self.shared.config.shutdown_grace)));
     }
 
     fn queue(&mut self, msg: Message) {
@@ -297,7 +337,7 @@ impl<H: Handler> Driver<H> {
             }
             Outbound::Close => {
                 if self.reading == Reading::Open {
-                    self.reading = Reading::Stopped;
+                    self.stop_reading(Reading::Stopped);
                     self.fail_pending("the session was closed locally");
                 }
             }
