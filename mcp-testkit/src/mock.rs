@@ -157,6 +157,9 @@ impl Handle {
     ///
     /// # Panics
     /// After the timeout, or when the transport's sink was closed with nothing more sent.
+    ///
+    /// # Cancel safety
+    /// Cancel-safe: a message is taken only when the future completes.
     pub async fn next_sent(&mut self) -> Message {
         self.next_sent_for("a message").await
     }

@@ -181,6 +181,10 @@ impl NatsServer {
     ///
     /// # Errors
     /// [`ServiceError`] when the server does not come back within 10 s.
+    ///
+    /// # Cancel safety
+    /// Not cancel-safe: a restart dropped midway leaves the server stopped or starting; the
+    /// process is still killed when the value is dropped.
     pub async fn try_restart(&mut self) -> Result<(), ServiceError> {
         self.daemon.stop().await;
         self.daemon.spawn_and_wait(&is_ready).await

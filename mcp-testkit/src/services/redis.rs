@@ -176,6 +176,10 @@ impl RedisServer {
     ///
     /// # Errors
     /// [`ServiceError`] when the server does not come back within 10 s.
+    ///
+    /// # Cancel safety
+    /// Not cancel-safe: a restart dropped midway leaves the server stopped or starting; the
+    /// process is still killed when the value is dropped.
     pub async fn try_restart(&mut self) -> Result<(), ServiceError> {
         self.daemon.stop().await;
         let password = self.password.clone();
