@@ -323,3 +323,48 @@ async fn a_handler_that_never_finishes_cannot_keep_a_closed_session_alive() {
     assert_eq!(summary.end, SessionEnd::DrainTimedOut);
     assert_eq!(within("the handler to be dropped", seen.recv()).await, Some("dropped"));
 }
+
+#[tokio::test]
+async fn a_peer_vanishing_mid_request_fails_the_pending_call_clearly() {
+    let (mut script, transport) = Scripted::new();
+    let connect = tokio::spawn(Client::builder().connect(transport));
+    let Message::Request(init) = script.recv().await else { panic!("initialize") };
+    let result = json!({"protocolVersion": "2025-11-25", "capabilities": {"tools": {}}, "serverInfo": {"name": "x", "version": "1"}});
+    script.push(Ok(Message::response(init.id, &result).unwrap())).await;
+    script.recv().await; // notifications/initialized
+    let client = within("connect", connect).await.unwrap().unwrap();
+
+    let call = tokio::spawn(async move { client.call_tool("slow", &json!({})).await });
+    let Message::Request(request) = script.recv().await else { panic!("the tools/call") };
+    assert_eq!(request.method, "tools/call");
+    drop(script); // the server goes away without answering
+    let err = within("the pending call to fail", call).await.unwrap().unwrap_err();
+    assert!(matches!(err, PeerError::Closed(_)), "{err:?}");
+    assert!(err.to_string().contains("closed the connection"), "{err}");
+}
+
+#[tokio::test]
+async fn closing_the_client_ends_the_server_session_cleanly() {
+    let (client_end, server_end) = memory::pair(16);
+    let server = builder().build();
+    let task = tokio::spawn(async move { server.serve(server_end).await });
+    let client = within("connect", Client::connect(client_end)).await.unwrap();
+    client.call_tool("echo", &json!({"message": "x"})).await.unwrap();
+    let ours = within("the client to close", client.close()).await.unwrap();
+    assert_eq!(ours.end, SessionEnd::Closed);
+    assert_eq!(ours.requests_sent, 2);
+    let theirs = within("the server session to end", task).await.unwrap().unwrap();
+    assert_eq!(theirs.end, SessionEnd::PeerClosed);
+    assert_eq!(theirs.requests_received, 2);
+}
+
+#[tokio::test]
+async fn dropping_the_client_ends_the_server_session() {
+    let (client_end, server_end) = memory::pair(16);
+    let server = builder().build();
+    let task = tokio::spawn(async move { server.serve(server_end).await });
+    let client = within("connect", Client::connect(client_end)).await.unwrap();
+    drop(client);
+    let theirs = within("the server session to end", task).await.unwrap().unwrap();
+    assert_eq!(theirs.end, SessionEnd::PeerClosed);
+}
