@@ -222,6 +222,33 @@ mod tests {
         assert!(transport.next().await.is_none(), "the stream stays ended");
     }
 
+    /// A reader that yields one line, then fails.
+    struct FailingReader(bool);
+
+    impl AsyncRead for FailingReader {
+        fn poll_read(
+            mut self: Pin<&mut Self>,
+            _cx: &mut Context<'_>,
+            buf: &mut tokio::io::ReadBuf<'_>,
+        ) -> Poll<std::io::Result<()>> {
+            if std::mem::replace(&mut self.0, true) {
+                return Poll::Ready(Err(std::io::Error::other("disk on fire")));
+            }
+            buf.put_slice(b"{\"jsonrpc\":\"2.0\",\"method\":\"first\"}\n");
+            Poll::Ready(Ok(()))
+        }
+    }
+
+    #[tokio::test]
+    async fn a_read_error_is_fatal_and_ends_the_stream() {
+        let mut transport = LinesTransport::new(FailingReader(false), tokio::io::sink());
+        assert_eq!(transport.next().await.unwrap().unwrap().method(), Some("first"));
+        let error = transport.next().await.unwrap().unwrap_err();
+        assert!(error.is_fatal() && error.to_string().contains("disk on fire"), "{error}");
+        assert!(transport.next().await.is_none());
+        assert!(transport.next().await.is_none());
+    }
+
     #[tokio::test]
     async fn send_writes_one_line_per_message() {
         let (peer, ours) = tokio::io::duplex(1024);
