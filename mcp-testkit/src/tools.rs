@@ -172,6 +172,14 @@ mod tests {
     }
 
     #[test]
+    #[should_panic(
+        expected = "no-such-daemon-mcp not found on PATH (MCP_TEST_NO_SUCH_VAR unset): run `sudo apt-get install no-such-package`"
+    )]
+    fn a_missing_daemon_fails_naming_the_package() {
+        system_binary("MCP_TEST_NO_SUCH_VAR", "no-such-daemon-mcp", "no-such-package");
+    }
+
+    #[test]
     fn workspace_root_holds_this_crate() {
         assert!(workspace_root().join("mcp-testkit/Cargo.toml").is_file());
     }
