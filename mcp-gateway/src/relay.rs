@@ -11,13 +11,14 @@
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use futures::{SinkExt, StreamExt};
 use mcp_core::jsonrpc::{ErrorObject, Message, RawJson, Request, RequestId, Response};
 use mcp_core::schema::CallToolResult;
 use mcp_core::{BoxTransport, Principal};
 use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
 
 use crate::ratelimit::RateLimits;
 use crate::telemetry;
@@ -25,6 +26,9 @@ use crate::telemetry;
 /// The JSON-RPC error code the gateway answers with when a rate limit is hit on a transport
 /// that has no status code of its own (application-defined, outside the reserved range).
 pub const RATE_LIMITED: i64 = 429;
+
+/// How often a draining relay checks whether its last request was answered.
+const DRAIN_POLL: Duration = Duration::from_millis(20);
 
 /// What the relay needs besides the two transports.
 #[derive(Debug, Clone)]
@@ -55,7 +59,16 @@ enum Pending {
 type PendingMap = Arc<Mutex<HashMap<RequestId, Pending>>>;
 
 /// Relays until either side ends. Returns when both directions are done.
-pub async fn relay(client: BoxTransport, upstream: BoxTransport, who: ClientSide, policy: RelayPolicy) {
+///
+/// When `shutdown` is cancelled the relay drains: requests already forwarded get their answers,
+/// new requests are refused with an error, and once nothing is pending both sides are closed.
+pub async fn relay(
+    client: BoxTransport,
+    upstream: BoxTransport,
+    who: ClientSide,
+    policy: RelayPolicy,
+    shutdown: CancellationToken,
+) {
     let _active = telemetry::ActiveSession::new(who.transport);
     let (mut client_tx, mut client_rx) = client.split();
     let (mut up_tx, mut up_rx) = upstream.split();
@@ -78,7 +91,23 @@ pub async fn relay(client: BoxTransport, upstream: BoxTransport, who: ClientSide
         let to_client = to_client.clone();
         let who = who.clone();
         async move {
-            while let Some(item) = client_rx.next().await {
+            let mut draining = false;
+            let mut drain_tick = tokio::time::interval(DRAIN_POLL);
+            loop {
+                let item = tokio::select! {
+                    item = client_rx.next() => item,
+                    () = shutdown.cancelled(), if !draining => {
+                        draining = true;
+                        continue;
+                    }
+                    _ = drain_tick.tick(), if draining => {
+                        if pending.lock().unwrap_or_else(|e| e.into_inner()).is_empty() {
+                            break;
+                        }
+                        continue;
+                    }
+                };
+                let Some(item) = item else { break };
                 let msg = match item {
                     Ok(msg) => msg,
                     Err(e) if !e.is_fatal() => {
@@ -92,6 +121,11 @@ pub async fn relay(client: BoxTransport, upstream: BoxTransport, who: ClientSide
                         break;
                     }
                 };
+                if draining && let Message::Request(req) = &msg {
+                    let err = ErrorObject::internal_error("the gateway is shutting down; reconnect to another instance");
+                    let _ = to_client.send(Message::error(Some(req.id.clone()), err)).await;
+                    continue;
+                }
                 match admit(msg, &who, &policy, &pending) {
                     Admit::Forward(msg) => {
                         if up_tx.send(msg).await.is_err() {
@@ -150,6 +184,22 @@ pub async fn relay(client: BoxTransport, upstream: BoxTransport, who: ClientSide
     };
     // The writer ends once both directions have dropped their senders.
     tokio::join!(directions, writer);
+}
+
+/// Answers a client whose upstream could not be opened: each request gets an error naming
+/// why, then the session is closed (after a few messages or a few seconds, whichever is first).
+pub async fn refuse(client: BoxTransport, reason: &str) {
+    let (mut tx, mut rx) = client.split();
+    for _ in 0..8 {
+        let Ok(Some(Ok(msg))) = tokio::time::timeout(Duration::from_secs(5), rx.next()).await else { break };
+        if let Message::Request(req) = msg {
+            let err = ErrorObject::internal_error(format!("the upstream MCP server is unavailable: {reason}"));
+            if tx.send(Message::error(Some(req.id), err)).await.is_err() {
+                break;
+            }
+        }
+    }
+    let _ = tx.close().await;
 }
 
 enum Admit {
@@ -314,7 +364,13 @@ mod tests {
         let (mut client, relay_client) = memory::pair(16);
         let (relay_up, up) = memory::pair(16);
         tokio::spawn(fake_upstream(up));
-        tokio::spawn(relay(Box::pin(relay_client), Box::pin(relay_up), who(principal), RelayPolicy { limits }));
+        tokio::spawn(relay(
+            Box::pin(relay_client),
+            Box::pin(relay_up),
+            who(principal),
+            RelayPolicy { limits },
+            CancellationToken::new(),
+        ));
         let _ = &mut client;
         client
     }
