@@ -3,7 +3,7 @@
 //! TypeScript and Python clients.
 //!
 //! ```sh
-//! cargo run -p mcp-peer --example stdio_server
+//! cargo run -p mcp-peer --example stdio_server [-- --stateless]
 //! ```
 
 use std::collections::BTreeMap;
@@ -32,10 +32,11 @@ struct Steps {
     steps: u32,
 }
 
-fn server() -> Server {
+fn server(stateless: bool) -> Server {
     let object = |props: Value, required: &[&str]| json!({"type": "object", "properties": props, "required": required});
     Server::builder("mcp-peer-example", env!("CARGO_PKG_VERSION"))
         .instructions("A demonstration server: echo, add, progress, sampling.")
+        .stateless_revision(stateless)
         .tool(
             Tool::new("echo", object(json!({"message": {"type": "string"}}), &["message"]))
                 .with_description("Echoes the message"),
@@ -105,7 +106,9 @@ fn server() -> Server {
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let transport = mcp_transport_stdio::stdio()?;
-    let summary = server().serve(transport).await?;
+    // `--stateless` also serves the 2026-07-28 revision (server/discover, per-request _meta).
+    let stateless = std::env::args().any(|a| a == "--stateless");
+    let summary = server(stateless).serve(transport).await?;
     eprintln!("session ended: {summary:?}");
     Ok(())
 }

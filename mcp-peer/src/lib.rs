@@ -57,11 +57,12 @@
 //! methods (such as a modern client's `server/discover` probe) get -32601 and the session stays
 //! usable.
 //!
-//! The stateless 2026-07-28 revision is the next step. It fits the engine as it is: the
-//! negotiated state a request depends on (revision, client capabilities, log level) is read
-//! by the server's dispatch from the session (`PeerInfo`), and would be read from the
-//! request's `_meta` instead; `server/discover` is one more method in that dispatch; and
-//! `InputRequiredResult` is a result like any other.
+//! With [`ServerBuilder::stateless_revision`], a server also speaks the stateless 2026-07-28
+//! revision on the same sessions: it answers `server/discover` and serves requests whose
+//! `_meta` names 2026-07-28 without a handshake (log level per request, `resultType`, cache
+//! hints and `serverInfo` on results). Not there yet: `InputRequiredResult` (the stateless
+//! replacement for server-to-client requests) and `subscriptions/listen`; both are results
+//! and notifications like the others, so they fit the same dispatch.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]

@@ -113,3 +113,19 @@ async fn python_sdk_client_auto_mode_probes_then_falls_back() {
     assert_eq!(out["echo"], "hello from python", "{out}");
     assert_common(&out, "python auto", 3);
 }
+
+#[tokio::test]
+async fn python_sdk_client_auto_mode_goes_stateless_when_offered() {
+    // With the stateless revision enabled, the probe succeeds and the client speaks
+    // 2026-07-28: every request carries its own _meta, no initialize.
+    let python = tool("MCP_TEST_PYTHON", ".tools/venv/bin/python");
+    let mut command = tokio::process::Command::new(python);
+    command.arg(script("python_client.py")).arg(fixture_server()).arg("auto").arg("--stateless");
+    let out = run(command, "the Python client (auto mode, stateless server)").await;
+    assert_eq!(out["version"], "2026-07-28", "{out}");
+    assert_eq!(out["echo"], "hello from python", "{out}");
+    // Server-to-client requests do not exist in 2026-07-28 (InputRequiredResult replaces
+    // them, not implemented yet): the sampling tool reports that as a tool error.
+    assert!(out["sampling"].as_str().unwrap_or_default().contains("sampling"), "{out}");
+    assert_common(&out, "python stateless", 3);
+}

@@ -44,6 +44,7 @@ pub struct ServerBuilder {
     instructions: Option<String>,
     config: SessionConfig,
     log_level: LoggingLevel,
+    modern: bool,
     authorize: Box<AuthorizeFn>,
     completion: Option<Box<CompleteFn>>,
     registry: Registry,
@@ -62,6 +63,7 @@ impl ServerBuilder {
             instructions: None,
             config: SessionConfig::default(),
             log_level: LoggingLevel::Info,
+            modern: false,
             authorize: Box::new(|principal: Option<&Principal>, tool: &Tool| {
                 principal.is_none_or(|p| p.may_use_tool(&tool.name))
             }),
@@ -96,6 +98,19 @@ impl ServerBuilder {
     #[must_use]
     pub fn default_log_level(mut self, level: LoggingLevel) -> Self {
         self.log_level = level;
+        self
+    }
+
+    /// Also serves the stateless 2026-07-28 revision (default: off, legacy revisions only).
+    ///
+    /// When on, `server/discover` is answered (a probing client then picks 2026-07-28), and a
+    /// request whose `_meta` names 2026-07-28 is served without `initialize`, with its log
+    /// level from its own `_meta` and `resultType`, cache hints and `serverInfo` added to its
+    /// result. Either way a request naming a revision the server does not speak gets -32022
+    /// with the supported list, and legacy clients are served as before.
+    #[must_use]
+    pub fn stateless_revision(mut self, enabled: bool) -> Self {
+        self.modern = enabled;
         self
     }
 
@@ -177,6 +192,7 @@ impl ServerBuilder {
                 instructions: self.instructions,
                 config: self.config,
                 log_level: self.log_level,
+                modern: self.modern,
                 authorize: self.authorize,
                 completion: self.completion,
                 registry: RwLock::new(Arc::new(self.registry)),

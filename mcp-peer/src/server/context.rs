@@ -20,6 +20,16 @@ pub struct RequestContext {
     request_id: RequestId,
     cancel: CancelSignal,
     progress_token: Option<ProgressToken>,
+    log_floor: LogFloor,
+}
+
+/// Where a request's minimum log level comes from.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum LogFloor {
+    /// The session's, set with `logging/setLevel` (legacy revisions).
+    Session,
+    /// The request's own `_meta` (2026-07-28); `None` means no log messages at all.
+    Request(Option<LoggingLevel>),
 }
 
 impl fmt::Debug for RequestContext {
@@ -38,8 +48,9 @@ impl RequestContext {
         request_id: RequestId,
         cancel: CancelSignal,
         progress_token: Option<ProgressToken>,
+        log_floor: LogFloor,
     ) -> Self {
-        Self { peer, request_id, cancel, progress_token }
+        Self { peer, request_id, cancel, progress_token, log_floor }
     }
 
     /// The authenticated caller, when the transport authenticated one.
@@ -86,12 +97,17 @@ impl RequestContext {
     }
 
     /// Sends a log message (`notifications/message`) if `level` is at or above the level the
-    /// client set with `logging/setLevel`.
+    /// client asked for: with `logging/setLevel` (until 2025-11-25), or in the request's
+    /// `_meta` (2026-07-28, where a request without a level gets no log messages).
     ///
     /// # Errors
     /// [`PeerError::Closed`] when the session has ended.
     pub async fn log(&self, level: LoggingLevel, data: impl Into<Value>) -> Result<(), PeerError> {
-        if !self.peer.log_enabled(level) {
+        let enabled = match self.log_floor {
+            LogFloor::Session => self.peer.log_enabled(level),
+            LogFloor::Request(floor) => floor.is_some_and(|floor| level >= floor),
+        };
+        if !enabled {
             return Ok(());
         }
         let params = LoggingMessageNotificationParams::new(level, data);

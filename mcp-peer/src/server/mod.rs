@@ -3,6 +3,7 @@
 mod builder;
 mod client_requests;
 mod context;
+mod modern;
 mod registry;
 mod session;
 mod tool;
@@ -60,6 +61,8 @@ struct Inner {
     instructions: Option<String>,
     config: SessionConfig,
     log_level: LoggingLevel,
+    /// Whether the stateless 2026-07-28 revision is served too.
+    modern: bool,
     authorize: Box<AuthorizeFn>,
     completion: Option<Box<CompleteFn>>,
     registry: RwLock<Arc<Registry>>,

@@ -16,7 +16,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::Server;
-use super::context::RequestContext;
+use super::context::{LogFloor, RequestContext};
+use super::modern::{self, ModernMeta};
 use super::registry::{Registry, page};
 use crate::session::cancel::CancelSignal;
 use crate::session::inflight::HandlerResult;
@@ -48,6 +49,8 @@ pub(crate) struct ServerSession {
     /// What `initialize` announced; list_changed goes out only for these.
     capabilities: ServerCapabilities,
     subscriptions: HashSet<String>,
+    /// Where the request being dispatched takes its log level from.
+    log_floor: LogFloor,
 }
 
 /// The `_meta` fields a server reads from a request.
@@ -140,17 +143,20 @@ impl ServerSession {
             initialized: false,
             capabilities: ServerCapabilities::default(),
             subscriptions: HashSet::new(),
+            log_floor: LogFloor::Session,
         }
     }
 
     fn context(
+        &self,
         shared: &Arc<Shared>,
         id: &RequestId,
         cancel: &CancelSignal,
         meta: Option<RequestMeta>,
     ) -> RequestContext {
         let peer = Peer::new(shared.clone(), Some(id.clone()));
-        RequestContext::new(peer, id.clone(), cancel.clone(), meta.and_then(|m| m.progress_token))
+        let token = meta.and_then(|m| m.progress_token);
+        RequestContext::new(peer, id.clone(), cancel.clone(), token, self.log_floor)
     }
 
     fn capabilities(&self) -> ServerCapabilities {
@@ -228,7 +234,7 @@ impl ServerSession {
             None | Some(Value::Null) => Value::Object(serde_json::Map::new()),
             Some(args) => args,
         };
-        let ctx = Self::context(shared, &request.id, cancel, p.meta);
+        let ctx = self.context(shared, &request.id, cancel, p.meta);
         match entry.start(ctx, args) {
             Ok(future) => Dispatch::Later(future),
             Err(e) => Dispatch::Now(Err(e)),
@@ -245,7 +251,7 @@ impl ServerSession {
                 .with_data(&serde_json::json!({ "uri": p.uri }));
             return Dispatch::Now(Err(error));
         };
-        let ctx = Self::context(shared, &request.id, cancel, p.meta);
+        let ctx = self.context(shared, &request.id, cancel, p.meta);
         let future = read(ctx, p.uri, vars);
         Dispatch::Later(future.map(|r| r.and_then(|r| to_raw(&r))).boxed())
     }
@@ -273,7 +279,7 @@ impl ServerSession {
                 missing.join(", ")
             ))));
         }
-        let ctx = Self::context(shared, &request.id, cancel, p.meta);
+        let ctx = self.context(shared, &request.id, cancel, p.meta);
         Dispatch::Later((entry.get)(ctx, args).map(|r| r.and_then(|r| to_raw(&r))).boxed())
     }
 
@@ -285,7 +291,7 @@ impl ServerSession {
             Ok(p) => p,
             Err(e) => return Dispatch::Now(Err(e)),
         };
-        let ctx = Self::context(shared, &request.id, cancel, None);
+        let ctx = self.context(shared, &request.id, cancel, None);
         Dispatch::Later(complete(ctx, p).map(|r| r.and_then(|r| to_raw(&r))).boxed())
     }
 
@@ -310,24 +316,55 @@ impl ServerSession {
     }
 }
 
-impl Handler for ServerSession {
-    fn on_request(&mut self, request: Request, shared: &Arc<Shared>, cancel: &CancelSignal) -> Dispatch {
-        let method = request.method.as_str();
-        match method {
-            "ping" => return Dispatch::Now(Ok(RawJson::empty_object())),
-            "initialize" => return Dispatch::Now(self.initialize(&request, shared)),
-            _ if !METHODS.contains(&method) => return Dispatch::Now(Err(ErrorObject::method_not_found(method))),
-            _ if !self.initialized => {
-                return Dispatch::Now(Err(ErrorObject::invalid_request(format!(
-                    "{method} before initialize: send initialize (and notifications/initialized) first"
-                ))));
-            }
-            _ => {}
+impl ServerSession {
+    /// Serves a request of the stateless revision: its `_meta` names the revision, and no
+    /// `initialize` came first.
+    fn on_modern_request(
+        &mut self,
+        request: Request,
+        meta: ModernMeta,
+        shared: &Arc<Shared>,
+        cancel: &CancelSignal,
+    ) -> Dispatch {
+        let inner = &self.server.inner;
+        match meta.protocol_version.parse::<ProtocolVersion>() {
+            Ok(v) if v.is_stateless() && inner.modern => {}
+            Ok(v) if !v.is_stateless() => return Dispatch::Now(Err(not_initialized(&request.method))),
+            _ => return Dispatch::Now(Err(modern::unsupported(&meta.protocol_version, inner.modern))),
         }
         self.server.registry(&mut self.registry);
+        if request.method == "server/discover" {
+            return Dispatch::Now(self.discover());
+        }
+        if !METHODS.contains(&request.method.as_str())
+            || matches!(request.method.as_str(), "initialize" | "logging/setLevel")
+        {
+            return Dispatch::Now(Err(ErrorObject::method_not_found(&request.method)));
+        }
+        self.log_floor = LogFloor::Request(meta.log_level);
+        let method = request.method.clone();
+        let info = inner.info.clone();
+        let dispatch = self.dispatch(request, shared, cancel);
+        self.log_floor = LogFloor::Session;
+        match dispatch {
+            Dispatch::Now(result) => Dispatch::Now(result.and_then(|raw| modern::stamp(raw, &method, &info))),
+            Dispatch::Later(future) => {
+                Dispatch::Later(async move { future.await.and_then(|raw| modern::stamp(raw, &method, &info)) }.boxed())
+            }
+        }
+    }
+
+    fn discover(&self) -> HandlerResult {
+        let inner = &self.server.inner;
+        modern::discover(self.capabilities(), &inner.info, inner.instructions.as_deref())
+    }
+
+    /// Dispatches a request of an initialized (or stateless) session.
+    fn dispatch(&mut self, request: Request, shared: &Arc<Shared>, cancel: &CancelSignal) -> Dispatch {
         let registry = &self.registry.1;
         let page_size = shared.config.page_size;
-        match method {
+        match request.method.as_str() {
+            "ping" => Dispatch::Now(Ok(RawJson::empty_object())),
             "tools/list" => Dispatch::Now(self.list_tools(&request, shared)),
             "tools/call" => self.call_tool(&request, shared, cancel),
             "resources/list" => Dispatch::Now(params::<ListParams>(&request).and_then(|p| {
@@ -351,8 +388,40 @@ impl Handler for ServerSession {
             "prompts/get" => self.get_prompt(&request, shared, cancel),
             "completion/complete" => self.complete(&request, shared, cancel),
             "logging/setLevel" => Dispatch::Now(Self::set_level(&request, shared)),
-            _ => Dispatch::Now(Err(ErrorObject::method_not_found(method))),
+            method => Dispatch::Now(Err(ErrorObject::method_not_found(method))),
         }
+    }
+}
+
+fn not_initialized(method: &str) -> ErrorObject {
+    ErrorObject::invalid_request(format!(
+        "{method} before initialize: send initialize (and notifications/initialized) first"
+    ))
+}
+
+impl Handler for ServerSession {
+    fn on_request(&mut self, request: Request, shared: &Arc<Shared>, cancel: &CancelSignal) -> Dispatch {
+        let method = request.method.as_str();
+        match method {
+            "ping" => return Dispatch::Now(Ok(RawJson::empty_object())),
+            "initialize" => return Dispatch::Now(self.initialize(&request, shared)),
+            // Only a session that has not chosen the legacy handshake looks for a modern `_meta`,
+            // so the requests of an initialized session are not parsed twice.
+            _ if !self.initialized
+                && let Some(meta) = modern::peek(request.params.as_ref()) =>
+            {
+                return self.on_modern_request(request, meta, shared, cancel);
+            }
+            "server/discover" if self.server.inner.modern => {
+                self.server.registry(&mut self.registry);
+                return Dispatch::Now(self.discover());
+            }
+            _ if !METHODS.contains(&method) => return Dispatch::Now(Err(ErrorObject::method_not_found(method))),
+            _ if !self.initialized => return Dispatch::Now(Err(not_initialized(method))),
+            _ => {}
+        }
+        self.server.registry(&mut self.registry);
+        self.dispatch(request, shared, cancel)
     }
 
     fn on_notification(&mut self, notification: Notification, shared: &Arc<Shared>) {

@@ -1,6 +1,6 @@
 """Drives an MCP server over stdio with the official Python SDK client and prints what it saw.
 
-usage: python python_client.py SERVER_BINARY MODE   (MODE: legacy | auto)
+usage: python python_client.py SERVER_BINARY MODE [SERVER_ARGS...]   (MODE: legacy | auto)
 """
 
 import json
@@ -19,7 +19,7 @@ async def sampling(context, params):
 
 
 async def main() -> None:
-    server = StdioServerParameters(command=sys.argv[1], args=[])
+    server = StdioServerParameters(command=sys.argv[1], args=sys.argv[3:])
     progress = []
 
     async def on_progress(value, total, message):

@@ -1,0 +1,125 @@
+//! The stateless 2026-07-28 revision: `server/discover`, per-request `_meta`, -32022, and
+//! legacy clients on the same server.
+
+mod common;
+
+use common::{Raw, builder, error_code, result};
+use mcp_core::schema::{CallToolResult, LoggingLevel, Tool};
+use mcp_core::{Message, RequestId};
+use mcp_peer::RequestContext;
+use serde_json::{Value, json};
+
+fn modern_meta(version: &str) -> Value {
+    json!({
+        "io.modelcontextprotocol/protocolVersion": version,
+        "io.modelcontextprotocol/clientCapabilities": {},
+        "io.modelcontextprotocol/clientInfo": {"name": "modern", "version": "1"}
+    })
+}
+
+fn modern_server() -> mcp_peer::Server {
+    builder()
+        .stateless_revision(true)
+        .tool(Tool::new("chatty", json!({"type": "object"})), |ctx: RequestContext, _a: Value| async move {
+            ctx.log(LoggingLevel::Info, json!("info line")).await?;
+            ctx.log(LoggingLevel::Error, json!("error line")).await?;
+            Ok(CallToolResult::text("logged"))
+        })
+        .build()
+}
+
+#[tokio::test]
+async fn legacy_only_server_rejects_modern_requests_with_the_supported_list() {
+    let (mut raw, _task) = Raw::start(builder().build());
+    let resp = raw.call("server/discover", json!({"_meta": modern_meta("2026-07-28")})).await;
+    let Message::Error(e) = &resp else { panic!("an error, got {resp}") };
+    assert_eq!(e.error.code, -32022);
+    let data = e.error.data.as_ref().unwrap().to_value();
+    assert_eq!(data["requested"], "2026-07-28");
+    assert_eq!(data["supported"], json!(["2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25"]));
+    // A bare probe (no _meta) is an unknown method; either way the session stays usable.
+    assert_eq!(error_code(&raw.call("server/discover", json!({})).await), -32601);
+    assert_eq!(raw.initialize("2025-11-25").await["protocolVersion"], "2025-11-25");
+}
+
+#[tokio::test]
+async fn discover_lists_every_revision_newest_first() {
+    let server = builder().stateless_revision(true).instructions("use chatty").build();
+    let (mut raw, _task) = Raw::start(server);
+    let discovered = result(&raw.call("server/discover", json!({"_meta": modern_meta("2026-07-28")})).await);
+    assert_eq!(
+        discovered["supportedVersions"],
+        json!(["2026-07-28", "2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05"])
+    );
+    assert_eq!(discovered["resultType"], "complete");
+    assert_eq!(discovered["cacheScope"], "public");
+    assert!(discovered["ttlMs"].is_i64());
+    assert_eq!(discovered["capabilities"]["tools"]["listChanged"], true);
+    assert_eq!(discovered["_meta"]["io.modelcontextprotocol/serverInfo"]["name"], "test-server");
+    assert_eq!(discovered["instructions"], "use chatty");
+}
+
+#[tokio::test]
+async fn modern_requests_are_served_without_initialize() {
+    let (mut raw, _task) = Raw::start(modern_server());
+    let tools = result(&raw.call("tools/list", json!({"_meta": modern_meta("2026-07-28")})).await);
+    assert_eq!(tools["tools"].as_array().unwrap().len(), 5);
+    assert_eq!(tools["resultType"], "complete");
+    assert_eq!(tools["cacheScope"], "private");
+    assert_eq!(tools["ttlMs"], 0);
+    let call = result(
+        &raw.call(
+            "tools/call",
+            json!({"name": "echo", "arguments": {"message": "stateless"}, "_meta": modern_meta("2026-07-28")}),
+        )
+        .await,
+    );
+    assert_eq!(call["content"][0]["text"], "stateless");
+    assert_eq!(call["resultType"], "complete");
+    assert_eq!(call["_meta"]["io.modelcontextprotocol/serverInfo"]["version"], "0.0.1");
+    // Errors stay errors.
+    let bad =
+        raw.call("tools/call", json!({"name": "echo", "arguments": {}, "_meta": modern_meta("2026-07-28")})).await;
+    assert_eq!(error_code(&bad), -32602);
+    let gone = raw.call("logging/setLevel", json!({"level": "debug", "_meta": modern_meta("2026-07-28")})).await;
+    assert_eq!(error_code(&gone), -32601);
+}
+
+#[tokio::test]
+async fn a_modern_request_naming_an_unknown_revision_gets_32022() {
+    let (mut raw, _task) = Raw::start(modern_server());
+    let resp = raw.call("tools/list", json!({"_meta": modern_meta("2030-01-01")})).await;
+    let Message::Error(e) = &resp else { panic!("an error, got {resp}") };
+    assert_eq!(e.error.code, -32022);
+    let data = e.error.data.as_ref().unwrap().to_value();
+    assert_eq!(data["requested"], "2030-01-01");
+    assert_eq!(data["supported"][4], "2026-07-28");
+}
+
+#[tokio::test]
+async fn modern_log_level_comes_from_each_request() {
+    let (mut raw, _task) = Raw::start(modern_server());
+    // No level in _meta: no log messages at all.
+    let mut meta = modern_meta("2026-07-28");
+    raw.send(Message::request(1, "tools/call", &json!({"name": "chatty", "_meta": meta})).unwrap()).await;
+    let first = raw.recv().await;
+    assert_eq!(first.id(), Some(&RequestId::Number(1)), "no log message expected, got {first}");
+    // Level error: only the error line, tied to its request.
+    meta["io.modelcontextprotocol/logLevel"] = json!("error");
+    raw.send(Message::request(2, "tools/call", &json!({"name": "chatty", "_meta": meta})).unwrap()).await;
+    let log = raw.recv().await;
+    assert_eq!(log.method(), Some("notifications/message"));
+    let Message::Notification(n) = &log else { unreachable!() };
+    assert_eq!(n.params.as_ref().unwrap().to_value()["level"], "error");
+    assert_eq!(n.related_request, Some(RequestId::Number(2)));
+    assert_eq!(raw.recv().await.id(), Some(&RequestId::Number(2)));
+}
+
+#[tokio::test]
+async fn the_same_server_still_serves_legacy_clients() {
+    let (mut raw, _task) = Raw::start(modern_server());
+    assert_eq!(raw.initialize("2025-06-18").await["protocolVersion"], "2025-06-18");
+    let call = result(&raw.call("tools/call", json!({"name": "echo", "arguments": {"message": "legacy"}})).await);
+    assert_eq!(call["content"][0]["text"], "legacy");
+    assert!(call.get("resultType").is_none(), "legacy results are not stamped: {call}");
+}
