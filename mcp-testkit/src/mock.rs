@@ -34,7 +34,7 @@ use std::time::Duration;
 use futures::channel::mpsc;
 use futures::{Sink, Stream, StreamExt};
 use mcp_core::jsonrpc::{Notification, Request};
-use mcp_core::{ErrorObject, Message, TransportError};
+use mcp_core::{ErrorObject, Message, RequestId, TransportError};
 use serde::Serialize;
 
 /// How many messages each direction holds before the writer waits (the code under test) or
@@ -221,6 +221,36 @@ impl Handle {
         }));
         self.expect_notification("notifications/initialized").await;
         params
+    }
+
+    /// Waits for the next sent message, which must be a success response to `id`; returns
+    /// its result.
+    ///
+    /// # Panics
+    /// When it is another message, and as [`next_sent`](Self::next_sent).
+    pub async fn expect_response(&mut self, id: impl Into<RequestId>) -> serde_json::Value {
+        let id = id.into();
+        let what = format!("the response to request {id}");
+        match self.next_sent_for(&what).await {
+            Message::Response(response) if response.id == id => response.result.to_value(),
+            other => panic!("mock: expected {what}, the code under test sent {other}"),
+        }
+    }
+
+    /// Waits for the next sent message, which must be an error response to `id` (`None`: with
+    /// a null id, as for a parse error); returns the error.
+    ///
+    /// # Panics
+    /// When it is another message, and as [`next_sent`](Self::next_sent).
+    pub async fn expect_error(&mut self, id: Option<RequestId>) -> ErrorObject {
+        let what = match &id {
+            Some(id) => format!("an error response to request {id}"),
+            None => "an error response with a null id".to_owned(),
+        };
+        match self.next_sent_for(&what).await {
+            Message::Error(error) if error.id == id => error.error,
+            other => panic!("mock: expected {what}, the code under test sent {other}"),
+        }
     }
 
     /// Waits until the code under test closes (or drops) the transport's sink.

@@ -110,3 +110,30 @@ async fn a_real_client_is_scripted_through_the_handle() {
     let result = call.await.unwrap().unwrap();
     assert_eq!(result.content[0].as_text(), Some("scripted"));
 }
+
+#[tokio::test]
+async fn a_real_server_is_scripted_through_the_handle() {
+    let (transport, mut handle) = mock::pair();
+    let server = mcp_testkit::fixtures::everything();
+    tokio::spawn(async move { server.serve(transport).await });
+
+    // Garbage first: the server answers the parse error and goes on.
+    handle.push_error(TransportError::Parse { detail: "not json".into() });
+    assert_eq!(handle.expect_error(None).await.code, -32700);
+
+    let init =
+        json!({ "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": { "name": "t", "version": "1" } });
+    handle.push_incoming(Message::request(1, "initialize", &init).unwrap());
+    assert_eq!(handle.expect_response(1).await["protocolVersion"], "2025-06-18");
+    handle.push_incoming(Message::notification("notifications/initialized", &json!({})).unwrap());
+    handle.push_incoming(
+        Message::request(2, "tools/call", &json!({ "name": "echo", "arguments": { "message": "m" } })).unwrap(),
+    );
+    assert_eq!(handle.expect_response(2).await["content"][0]["text"], "Echo: m");
+    handle.push_incoming(Message::request(3, "nope/nope", &json!({})).unwrap());
+    assert_eq!(handle.expect_error(Some(3.into())).await.code, -32601);
+
+    // The peer goes away: the server closes its side.
+    handle.close();
+    handle.expect_closed().await;
+}

@@ -11,8 +11,9 @@ use super::check::{Check, describe, numbered, seq_of, unreachable_json};
 use super::{Property, TransportPair};
 
 /// Every kind of message crosses in both directions unchanged: requests with numeric and
-/// string ids, responses, error responses, notifications with and without params, and text
-/// that needs escaping (quotes, backslashes, newlines, non-ASCII).
+/// string ids, responses, error responses (also with a null id), notifications with and
+/// without params, a batch, and text that needs escaping (quotes, backslashes, newlines,
+/// non-ASCII).
 pub async fn round_trip(pair: TransportPair) {
     let check = Check { property: Property::RoundTrip, timeout: pair.timeout };
     let TransportPair { mut a, mut b, .. } = pair;
@@ -55,6 +56,11 @@ pub async fn round_trip(pair: TransportPair) {
     let null_error = Message::error(None, ErrorObject::parse_error("bad"));
     check.send(&mut b, null_error.clone(), "an error response with a null id from b").await;
     check.same(&check.recv(&mut a, "an error with a null id at a").await, &null_error, "null-id error b -> a");
+
+    // A JSON-RPC batch (2025-03-26) is one item, carried whole.
+    let batch = Message::Batch(vec![json(Message::request(2, "ping", &json!({}))), note.clone()]);
+    check.send(&mut a, batch.clone(), "a batch from a").await;
+    check.same(&check.recv(&mut b, "a batch at b").await, &batch, "batch a -> b");
 }
 
 /// 200 messages each way, sent at the same time, arrive in the order they were sent.
