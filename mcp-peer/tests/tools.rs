@@ -105,3 +105,29 @@ async fn calls_fail_cleanly_when_the_server_goes_away() {
     let err = within("a call to a dead server", client.call_tool("echo", &json!({"message": "x"}))).await.unwrap_err();
     assert!(matches!(err, PeerError::Closed(_) | PeerError::Transport(_)), "{err:?}");
 }
+
+#[tokio::test]
+async fn handlers_see_the_session_info_and_client_notifications_reach_the_hook() {
+    use mcp_core::schema::{CallToolResult, Tool};
+    use mcp_peer::RequestContext;
+    let (seen_tx, mut seen) = tokio::sync::mpsc::channel(4);
+    let server = builder()
+        .tool(Tool::new("whoami", json!({"type": "object"})), |ctx: RequestContext, _a: serde_json::Value| async move {
+            let info = ctx.session_info();
+            let who = ctx.principal().map_or("nobody", |p| p.id.as_str());
+            Ok(CallToolResult::text(format!("{who} via {} from {:?}", info.transport, info.remote_addr)))
+        })
+        .on_notification(move |peer, n| {
+            let _ = seen_tx.try_send((peer.session_id().to_owned(), n.method));
+        })
+        .build();
+    let addr = "127.0.0.1:4000".parse().unwrap();
+    let info = SessionInfo::new("tcp").with_principal(Principal::new("carol")).with_remote_addr(addr);
+    let client = connect(server, info).await;
+    let text = client.call_tool("whoami", &json!({})).await.unwrap();
+    assert_eq!(text.content[0].as_text(), Some("carol via tcp from Some(127.0.0.1:4000)"));
+    client.peer().notify("notifications/roots/list_changed", &json!({})).await.unwrap();
+    let (session, method) = within("the notification hook", seen.recv()).await.unwrap();
+    assert_eq!(method, "notifications/roots/list_changed");
+    assert!(session.starts_with("tcp-"), "{session}");
+}

@@ -11,7 +11,7 @@ use mcp_core::schema::{
     ElicitationCapability, Implementation, InitializeRequestParams, InitializeResult, ListRootsResult, RootsCapability,
     SamplingCapability,
 };
-use mcp_core::{ErrorObject, ProtocolVersion, Transport, TransportExt};
+use mcp_core::{ErrorObject, ProtocolVersion, SessionInfo, Transport, TransportExt};
 use tokio::sync::mpsc;
 
 use super::Client;
@@ -141,7 +141,8 @@ impl ClientBuilder {
     pub async fn connect(self, transport: impl Transport) -> Result<Client, PeerError> {
         let n = NEXT_CLIENT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let (tx, rx) = mpsc::channel(self.config.outbound_capacity);
-        let shared = Arc::new(Shared::new(tx, self.config, format!("client-{n}").into(), None, 0));
+        let info = SessionInfo::new("client");
+        let shared = Arc::new(Shared::new(tx, self.config, format!("client-{n}").into(), info, 0));
         let handler = ClientSession { handlers: self.handlers };
         let driver = Driver::new(transport.boxed(), handler, shared.clone(), rx);
         let task = tokio::spawn(driver.run());

@@ -15,8 +15,10 @@ use serde::de::DeserializeOwned;
 
 use super::registry::{PromptEntry, Registry, ResourceEntry, TemplateEntry};
 use super::tool::{ToolEntry, ToolError};
-use super::{AuthorizeFn, CompleteFn, Inner, RequestContext, Server};
+use super::{AuthorizeFn, CompleteFn, Inner, NotificationFn, RequestContext, Server};
 use crate::config::SessionConfig;
+use crate::session::Peer;
+use mcp_core::jsonrpc::Notification;
 
 /// Builds a [`Server`]; see [`Server::builder`].
 ///
@@ -47,6 +49,7 @@ pub struct ServerBuilder {
     modern: bool,
     authorize: Box<AuthorizeFn>,
     completion: Option<Box<CompleteFn>>,
+    on_notification: Option<Box<NotificationFn>>,
     registry: Registry,
 }
 
@@ -68,6 +71,7 @@ impl ServerBuilder {
                 principal.is_none_or(|p| p.may_use_tool(&tool.name))
             }),
             completion: None,
+            on_notification: None,
             registry: Registry::default(),
         }
     }
@@ -172,6 +176,18 @@ impl ServerBuilder {
         self
     }
 
+    /// Receives the client's notifications other than the engine's own (cancellation,
+    /// progress, `notifications/initialized`): `notifications/roots/list_changed` and
+    /// anything custom. Runs on the session task: keep it quick.
+    #[must_use]
+    pub fn on_notification<F>(mut self, callback: F) -> Self
+    where
+        F: Fn(&Peer, Notification) + Send + Sync + 'static,
+    {
+        self.on_notification = Some(Box::new(callback));
+        self
+    }
+
     /// Decides which tools a caller may see (`tools/list`) and call (`tools/call`). The
     /// default allows what [`Principal::may_use_tool`] allows, and everything for sessions
     /// without a principal.
@@ -195,6 +211,7 @@ impl ServerBuilder {
                 modern: self.modern,
                 authorize: self.authorize,
                 completion: self.completion,
+                on_notification: self.on_notification,
                 registry: RwLock::new(Arc::new(self.registry)),
                 generation: AtomicU64::new(1),
                 sessions: Mutex::new(HashMap::new()),

@@ -58,6 +58,11 @@ impl RequestContext {
         self.peer.principal()
     }
 
+    /// What the transport knows about the session (remote address, extensions, ...).
+    pub fn session_info(&self) -> &mcp_core::SessionInfo {
+        self.peer.session_info()
+    }
+
     /// The session's id.
     pub fn session_id(&self) -> &str {
         self.peer.session_id()

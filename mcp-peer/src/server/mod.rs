@@ -41,6 +41,7 @@ use tool::ToolEntry;
 
 /// Decides whether a caller may see and call a tool.
 pub type AuthorizeFn = dyn Fn(Option<&Principal>, &Tool) -> bool + Send + Sync;
+type NotificationFn = dyn Fn(&crate::session::Peer, mcp_core::jsonrpc::Notification) + Send + Sync;
 type CompleteFn = dyn Fn(RequestContext, CompleteRequestParams) -> BoxFuture<'static, Result<CompleteResult, ErrorObject>>
     + Send
     + Sync;
@@ -65,6 +66,7 @@ struct Inner {
     modern: bool,
     authorize: Box<AuthorizeFn>,
     completion: Option<Box<CompleteFn>>,
+    on_notification: Option<Box<NotificationFn>>,
     registry: RwLock<Arc<Registry>>,
     generation: AtomicU64,
     sessions: Mutex<HashMap<u64, mpsc::WeakSender<Outbound>>>,
@@ -173,13 +175,12 @@ impl Server {
         let inner = &self.inner;
         let key = inner.next_session.fetch_add(1, Ordering::Relaxed);
         let IncomingSession { transport, info } = session;
-        let session_id: Arc<str> = match info.session_id {
-            Some(id) => id.into(),
+        let session_id: Arc<str> = match &info.session_id {
+            Some(id) => id.as_str().into(),
             None => format!("{}-{key}", info.transport).into(),
         };
         let (tx, rx) = mpsc::channel(inner.config.outbound_capacity);
-        let shared =
-            Arc::new(Shared::new(tx.clone(), inner.config.clone(), session_id, info.principal, inner.log_level as u8));
+        let shared = Arc::new(Shared::new(tx.clone(), inner.config.clone(), session_id, info, inner.log_level as u8));
         if let Ok(mut sessions) = inner.sessions.lock() {
             sessions.insert(key, tx.downgrade());
         }

@@ -208,7 +208,7 @@ impl ServerSession {
     fn list_tools(&self, request: &Request, shared: &Shared) -> HandlerResult {
         let p: ListParams = params(request)?;
         let authorize = &self.server.inner.authorize;
-        let principal = shared.principal.as_ref();
+        let principal = shared.info.principal.as_ref();
         let visible = self.registry.1.tools.iter().map(|e| &e.tool).filter(|t| authorize(principal, t));
         let (items, next) = page(visible, p.cursor.as_deref(), shared.config.page_size)?;
         list_result::<Tool>("tools", items, next)
@@ -222,8 +222,8 @@ impl ServerSession {
         let Some(entry) = self.registry.1.tools.get(&p.name) else {
             return Dispatch::Now(Err(ErrorObject::invalid_params(format!("Unknown tool: {}", p.name))));
         };
-        if !(self.server.inner.authorize)(shared.principal.as_ref(), &entry.tool) {
-            tracing::info!(session = %shared.session_id, tool = %p.name, principal = ?shared.principal.as_ref().map(|p| &p.id), "tool call denied");
+        if !(self.server.inner.authorize)(shared.info.principal.as_ref(), &entry.tool) {
+            tracing::info!(session = %shared.session_id, tool = %p.name, principal = ?shared.info.principal.as_ref().map(|p| &p.id), "tool call denied");
             let denied = mcp_core::schema::CallToolResult::error_text(format!(
                 "Permission denied: tool {} not authorized",
                 p.name
@@ -426,6 +426,12 @@ impl Handler for ServerSession {
 
     fn on_notification(&mut self, notification: Notification, shared: &Arc<Shared>) {
         tracing::trace!(session = %shared.session_id, method = %notification.method, "notification");
+        if notification.method == "notifications/initialized" {
+            return;
+        }
+        if let Some(callback) = &self.server.inner.on_notification {
+            callback(&Peer::new(shared.clone(), None), notification);
+        }
     }
 
     fn on_event(&mut self, event: SessionEvent, _shared: &Arc<Shared>) -> Option<Message> {

@@ -372,6 +372,7 @@ impl<H: Handler> Driver<H> {
 
     fn on_request(&mut self, request: Request, batch: Option<u64>) {
         self.summary.requests_received += 1;
+        tracing::trace!(session = %self.shared.session_id, id = %request.id, method = %request.method, "request");
         let id = request.id.clone();
         if self.cancels.contains_key(&id) {
             let error =

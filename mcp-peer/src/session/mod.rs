@@ -15,7 +15,7 @@ use std::sync::{Arc, OnceLock};
 
 use futures::future::BoxFuture;
 use mcp_core::jsonrpc::{Notification, Request};
-use mcp_core::{ErrorObject, Principal, ProtocolVersion, RawJson, RequestId};
+use mcp_core::{ErrorObject, ProtocolVersion, RawJson, RequestId, SessionInfo};
 use tokio::sync::{mpsc, oneshot};
 
 pub use peer::{Peer, Progress};
@@ -75,7 +75,8 @@ pub(crate) struct Shared {
     next_id: AtomicI64,
     pub(crate) config: SessionConfig,
     pub(crate) session_id: Arc<str>,
-    pub(crate) principal: Option<Principal>,
+    /// What the transport knows about the session (its principal, address, extensions).
+    pub(crate) info: SessionInfo,
     pub(crate) peer_info: OnceLock<PeerInfo>,
     /// The minimum `LogLevel` (as u8) the peer asked for with `logging/setLevel`.
     pub(crate) log_level: AtomicU8,
@@ -86,7 +87,7 @@ impl Shared {
         tx: mpsc::Sender<Outbound>,
         config: SessionConfig,
         session_id: Arc<str>,
-        principal: Option<Principal>,
+        info: SessionInfo,
         log_level: u8,
     ) -> Self {
         Self {
@@ -94,7 +95,7 @@ impl Shared {
             next_id: AtomicI64::new(0),
             config,
             session_id,
-            principal,
+            info,
             peer_info: OnceLock::new(),
             log_level: AtomicU8::new(log_level),
         }

@@ -4,7 +4,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use mcp_core::jsonrpc::{Notification, Request};
-use mcp_core::{Principal, ProtocolVersion, RawJson, RequestId};
+use mcp_core::{Principal, ProtocolVersion, RawJson, RequestId, SessionInfo};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio::sync::{mpsc, oneshot};
@@ -64,7 +64,13 @@ impl Peer {
 
     /// The authenticated caller of this session, when the transport knows one.
     pub fn principal(&self) -> Option<&Principal> {
-        self.shared.principal.as_ref()
+        self.shared.info.principal.as_ref()
+    }
+
+    /// What the transport knows about the session: its name, remote address, principal and
+    /// transport-specific extensions (HTTP headers, ...).
+    pub fn session_info(&self) -> &SessionInfo {
+        &self.shared.info
     }
 
     /// The negotiated protocol revision, once the handshake completed.
