@@ -9,7 +9,8 @@
 //! Corruption and oversizing act on what the wrapped end *receives*: a typed transport has no
 //! bytes to flip, so the receiver gets what a real transport yields for such a frame, a
 //! non-fatal [`TransportError::Parse`] or [`TransportError::MessageTooLarge`] item in place of
-//! the message. Delays keep the order of messages (latency, not reordering).
+//! the message. To make a real transport *send* an oversized frame, [`Faults::inflate`] pads
+//! outgoing messages. Delays keep the order of messages (latency, not reordering).
 //!
 //! ```
 //! use futures::{SinkExt, StreamExt};
@@ -40,7 +41,7 @@ use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
 use futures::{Sink, Stream};
-use mcp_core::{Message, Transport, TransportError};
+use mcp_core::{Message, RawJson, Transport, TransportError};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use tokio::time::Sleep;
@@ -71,6 +72,8 @@ struct Rates {
     max_delay: Duration,
     corrupt: f64,
     oversize: f64,
+    /// Incoming: the limit a too-large item names. Outgoing: the padding added.
+    oversize_bytes: usize,
 }
 
 /// What goes wrong, how often, and when the connection is cut; see the [module docs](self).
@@ -79,14 +82,13 @@ pub struct Faults {
     seed: u64,
     incoming: Rates,
     outgoing: Rates,
-    oversize_limit: usize,
     cut_after: Option<usize>,
 }
 
 impl Faults {
     /// No faults yet, with the random generator seeded by `seed`.
     pub fn seeded(seed: u64) -> Self {
-        Self { seed, incoming: Rates::default(), outgoing: Rates::default(), oversize_limit: 0, cut_after: None }
+        Self { seed, incoming: Rates::default(), outgoing: Rates::default(), cut_after: None }
     }
 
     fn set(mut self, direction: Direction, apply: impl Fn(&mut Rates)) -> Self {
@@ -130,9 +132,23 @@ impl Faults {
     /// Replaces a received message by a non-fatal [`TransportError::MessageTooLarge`] item
     /// naming `limit` with probability `p`, as a frame over the receiver's limit.
     #[must_use]
-    pub fn oversize(mut self, p: f64, limit: usize) -> Self {
-        self.oversize_limit = limit;
-        self.set(Direction::Incoming, |r| r.oversize = p)
+    pub fn oversize(self, p: f64, limit: usize) -> Self {
+        self.set(Direction::Incoming, |r| {
+            r.oversize = p;
+            r.oversize_bytes = limit;
+        })
+    }
+
+    /// Pads a sent message with `bytes` of extra JSON (a `_testkitPadding` member of its
+    /// params or result object) with probability `p`, so that the wrapped transport really
+    /// sends a frame over the receiver's limit: tests the receiving end's limit end to end.
+    /// Messages whose params or result are not objects pass unpadded.
+    #[must_use]
+    pub fn inflate(self, p: f64, bytes: usize) -> Self {
+        self.set(Direction::Outgoing, |r| {
+            r.oversize = p;
+            r.oversize_bytes = bytes;
+        })
     }
 
     /// Cuts the connection once `n` messages (both directions together) have passed: the
@@ -210,7 +226,7 @@ impl Lane {
     }
 
     /// Decides the fate of `message` and queues what is to be delivered.
-    fn admit(&mut self, message: Message, direction: Direction, oversize_limit: usize, log: &FaultLog) {
+    fn admit(&mut self, message: Message, direction: Direction, log: &FaultLog) {
         let index = self.index;
         self.index += 1;
         // Draw every number every time, so one fault's rate does not shift another's draws.
@@ -226,9 +242,14 @@ impl Lane {
             self.queue.push_back(Err(TransportError::Parse { detail }));
         } else if draws[2] < self.rates.oversize {
             record(Fault::Oversized);
-            let size = Some(message.to_vec().len().max(oversize_limit + 1));
-            let setting = Some("fault::Faults::oversize");
-            self.queue.push_back(Err(TransportError::MessageTooLarge { size, limit: oversize_limit, setting }));
+            let bytes = self.rates.oversize_bytes;
+            if direction == Direction::Outgoing {
+                self.queue.push_back(Ok(inflate(message, bytes)));
+            } else {
+                let size = Some(message.to_vec().len().max(bytes + 1));
+                let setting = Some("fault::Faults::oversize");
+                self.queue.push_back(Err(TransportError::MessageTooLarge { size, limit: bytes, setting }));
+            }
         } else if draws[3] < self.rates.duplicate {
             record(Fault::Duplicated);
             self.queue.push_back(Ok(message.clone()));
@@ -253,12 +274,31 @@ impl Lane {
     }
 }
 
+/// `message` with `bytes` of padding in its params or result object.
+fn inflate(mut message: Message, bytes: usize) -> Message {
+    let pad = |raw: Option<&RawJson>| -> Option<RawJson> {
+        let mut value = raw.map_or_else(|| serde_json::json!({}), RawJson::to_value);
+        value.as_object_mut()?.insert("_testkitPadding".into(), "x".repeat(bytes).into());
+        RawJson::try_from(value).ok()
+    };
+    match &mut message {
+        Message::Request(r) => r.params = pad(r.params.as_ref()).or(r.params.take()),
+        Message::Notification(n) => n.params = pad(n.params.as_ref()).or(n.params.take()),
+        Message::Response(r) => {
+            if let Some(padded) = pad(Some(&r.result)) {
+                r.result = padded;
+            }
+        }
+        Message::Error(_) | Message::Batch(_) => {}
+    }
+    message
+}
+
 /// A [`Transport`] that injects [`Faults`] into another; see the [module docs](self).
 pub struct FaultTransport<T> {
     inner: Option<Pin<Box<T>>>,
     incoming: Lane,
     outgoing: Lane,
-    oversize_limit: usize,
     cut_after: Option<usize>,
     passed: usize,
     /// Whether the stream has reported the cut (then it yields `None`).
@@ -273,7 +313,6 @@ impl<T: Transport> FaultTransport<T> {
             inner: Some(Box::pin(inner)),
             incoming: Lane::new(faults.incoming, faults.seed),
             outgoing: Lane::new(faults.outgoing, faults.seed ^ 0x9E37_79B9_7F4A_7C15),
-            oversize_limit: faults.oversize_limit,
             cut_after: faults.cut_after,
             passed: 0,
             cut_reported: false,
@@ -349,7 +388,7 @@ impl<T: Transport> Sink<Message> for FaultTransport<T> {
         if !this.admit_one(Direction::Outgoing) {
             return Err(this.cut_error());
         }
-        this.outgoing.admit(item, Direction::Outgoing, this.oversize_limit, &this.log);
+        this.outgoing.admit(item, Direction::Outgoing, &this.log);
         Ok(())
     }
 
@@ -392,7 +431,7 @@ impl<T: Transport> Stream for FaultTransport<T> {
             match ready!(inner.as_mut().poll_next(cx)) {
                 Some(Ok(message)) => {
                     if this.admit_one(Direction::Incoming) {
-                        this.incoming.admit(message, Direction::Incoming, this.oversize_limit, &this.log);
+                        this.incoming.admit(message, Direction::Incoming, &this.log);
                     }
                 }
                 other => return Poll::Ready(other),

@@ -1,5 +1,7 @@
 //! Fault injection: every fault happens, and the same seed makes the same faults.
 
+mod support;
+
 use std::time::Duration;
 
 use futures::{SinkExt, StreamExt};
@@ -115,4 +117,50 @@ async fn cut_after_n_ends_both_ends() {
         assert_eq!(number(&peer.next().await.unwrap().unwrap()), want);
     }
     assert!(tokio::time::timeout(WAIT, peer.next()).await.expect("the peer's stream to end").is_none());
+}
+
+#[tokio::test]
+async fn inflate_pads_outgoing_messages() {
+    let (inner, mut peer) = mcp_testkit::duplex(16);
+    let mut faulty = FaultTransport::new(inner, Faults::seeded(5).inflate(1.0, 10_000));
+    faulty.send(numbered(1)).await.unwrap();
+    faulty.send(Message::response(7.into(), &json!({ "ok": true })).unwrap()).await.unwrap();
+    let padded = peer.next().await.unwrap().unwrap();
+    assert!(padded.to_vec().len() > 10_000);
+    assert_eq!(number(&padded), 1, "the message is otherwise unchanged");
+    let Message::Response(response) = peer.next().await.unwrap().unwrap() else { panic!("a response") };
+    let result = response.result.to_value();
+    assert_eq!(result["ok"], true);
+    assert_eq!(result["_testkitPadding"].as_str().unwrap().len(), 10_000);
+}
+
+/// Inflated messages really cross a byte transport oversized: the receiver reports each as a
+/// non-fatal error item and goes on.
+#[tokio::test]
+async fn inflated_frames_hit_a_real_receivers_limit() {
+    let (a, mut b, _injector) = support::pipe_pair();
+    let mut a = FaultTransport::new(a, Faults::seeded(11).inflate(0.3, support::LIMIT + 1));
+    let log = a.log();
+    let send = async {
+        for i in 0..50 {
+            a.send(numbered(i)).await.unwrap();
+        }
+    };
+    let receive = async {
+        let (mut delivered, mut too_large) = (Vec::new(), 0);
+        while delivered.len() + too_large < 50 {
+            match tokio::time::timeout(WAIT, b.next()).await.expect("the next frame") {
+                Some(Ok(m)) => delivered.push(number(&m)),
+                Some(Err(TransportError::MessageTooLarge { limit, .. })) if limit == support::LIMIT => too_large += 1,
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+        (delivered, too_large)
+    };
+    let ((), (delivered, too_large)) = tokio::join!(send, receive);
+    let inflated: Vec<usize> = log.events().iter().filter(|e| e.fault == Fault::Oversized).map(|e| e.index).collect();
+    assert_eq!(too_large, inflated.len());
+    assert!(too_large > 5, "{inflated:?}");
+    let expected: Vec<usize> = (0..50).filter(|i| !inflated.contains(i)).collect();
+    assert_eq!(delivered, expected);
 }
