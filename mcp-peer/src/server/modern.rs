@@ -54,13 +54,14 @@ pub(crate) fn discover(
 }
 
 /// Adds what a 2026-07-28 result must carry and a handler does not know about: `resultType`,
-/// `ttlMs` and `cacheScope` on lists (lists here depend on the caller, so they are private
-/// and not to be cached), and the server's identity in `_meta`.
+/// `ttlMs` and `cacheScope` on cacheable results (lists and `resources/read`; here they
+/// depend on the caller and the registry changes at run time, so they are private and not
+/// to be cached), and the server's identity in `_meta`.
 pub(crate) fn stamp(result: RawJson, method: &str, info: &Implementation) -> HandlerResult {
     let mut value = result.to_value();
     let Some(map) = value.as_object_mut() else { return Ok(result) };
     map.entry("resultType").or_insert_with(|| Value::from("complete"));
-    if method.ends_with("/list") {
+    if method.ends_with("/list") || method == "resources/read" {
         map.entry("ttlMs").or_insert_with(|| Value::from(0));
         map.entry("cacheScope").or_insert_with(|| Value::from("private"));
     }
