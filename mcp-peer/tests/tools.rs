@@ -131,3 +131,36 @@ async fn handlers_see_the_session_info_and_client_notifications_reach_the_hook()
     assert_eq!(method, "notifications/roots/list_changed");
     assert!(session.starts_with("tcp-"), "{session}");
 }
+
+#[tokio::test]
+async fn structured_output_is_checked_against_the_output_schema() {
+    use mcp_core::schema::{CallToolResult, Tool};
+    use mcp_peer::RequestContext;
+    let out = json!({"type": "object", "properties": {"sum": {"type": "number"}}, "required": ["sum"]});
+    let server = builder()
+        .tool(
+            Tool::new("good", json!({"type": "object"})).with_output_schema(out.clone()),
+            |_c: RequestContext, _a: serde_json::Value| async move {
+                Ok(CallToolResult::text("3").with_structured_content(json!({"sum": 3})))
+            },
+        )
+        .tool(
+            Tool::new("wrong", json!({"type": "object"})).with_output_schema(out.clone()),
+            |_c: RequestContext, _a: serde_json::Value| async move {
+                Ok(CallToolResult::text("3").with_structured_content(json!({"sum": "three"})))
+            },
+        )
+        .tool(
+            Tool::new("missing", json!({"type": "object"})).with_output_schema(out),
+            |_c: RequestContext, _a: serde_json::Value| async move { Ok(CallToolResult::text("3")) },
+        )
+        .build();
+    let client = connect(server, SessionInfo::new("memory")).await;
+    assert_eq!(client.call_tool("good", &json!({})).await.unwrap().structured_content, Some(json!({"sum": 3})));
+    for tool in ["wrong", "missing"] {
+        let err = client.call_tool(tool, &json!({})).await.unwrap_err();
+        let rpc = err.rpc_error().unwrap();
+        assert_eq!(rpc.code, -32603, "{tool}");
+        assert!(rpc.message.contains("output schema"), "{tool}: {}", rpc.message);
+    }
+}

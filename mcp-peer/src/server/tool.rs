@@ -96,14 +96,9 @@ impl ToolEntry {
         let validator = if accepts_any_object(&tool.input_schema) {
             None
         } else {
-            match jsonschema::validator_for(&tool.input_schema) {
-                Ok(v) => Some(v),
-                Err(e) => {
-                    tracing::warn!(tool = %tool.name, error = %e, "the tool's input schema does not compile; arguments will not be validated");
-                    None
-                }
-            }
+            compile(&tool.name, "input", &tool.input_schema)
         };
+        let output = tool.output_schema.as_ref().and_then(|schema| compile(&tool.name, "output", schema)).map(Arc::new);
         let name = tool.name.clone();
         let handler =
             move |ctx: RequestContext, args: Value| -> Result<BoxFuture<'static, HandlerResult>, ErrorObject> {
@@ -111,9 +106,16 @@ impl ToolEntry {
                     ErrorObject::invalid_params(format!("the arguments of tool {name:?} do not decode: {e}"))
                 })?;
                 let future = handler(ctx, args);
+                let output = output.clone();
+                let name = name.clone();
                 Ok(Box::pin(async move {
                     match future.await {
-                        Ok(result) => to_raw(&result),
+                        Ok(result) => {
+                            if let Some(output) = &output {
+                                check_output(&name, output, &result)?;
+                            }
+                            to_raw(&result)
+                        }
                         Err(ToolError::Execution(message)) => to_raw(&CallToolResult::error_text(message)),
                         Err(ToolError::Rpc(error)) => Err(error),
                     }
@@ -140,6 +142,37 @@ impl ToolEntry {
             )));
         }
         (self.handler)(ctx, args)
+    }
+}
+
+fn compile(tool: &str, which: &str, schema: &Value) -> Option<jsonschema::Validator> {
+    match jsonschema::validator_for(schema) {
+        Ok(v) => Some(v),
+        Err(e) => {
+            tracing::warn!(tool, schema = which, error = %e, "a tool schema does not compile; it will not be checked");
+            None
+        }
+    }
+}
+
+/// A tool with an output schema must return conforming `structuredContent` (unless it
+/// reports an error); anything else is a bug in the tool, answered with -32603 rather than
+/// handed to a client that would reject it.
+fn check_output(tool: &str, validator: &jsonschema::Validator, result: &CallToolResult) -> Result<(), ErrorObject> {
+    if result.is_error() {
+        return Ok(());
+    }
+    let Some(structured) = &result.structured_content else {
+        return Err(ErrorObject::internal_error(format!(
+            "tool {tool:?} declares an output schema but returned no structuredContent"
+        )));
+    };
+    match validator.iter_errors(structured).next() {
+        None => Ok(()),
+        Some(first) => Err(ErrorObject::internal_error(format!(
+            "tool {tool:?} returned structuredContent that does not match its output schema: {first} (at {})",
+            first.instance_path()
+        ))),
     }
 }
 
