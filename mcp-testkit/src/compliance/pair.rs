@@ -23,6 +23,24 @@ pub const DEFAULT_STALL: Duration = Duration::from_millis(250);
 /// newline-delimited JSON, a text frame for WebSocket, one message for a bus. The suite never
 /// has a message of `a` in flight while it injects, so an injector may share `a`'s writer
 /// (behind a lock) or use a second connection.
+///
+/// ```
+/// use std::sync::Arc;
+/// use mcp_testkit::compliance::RawInjector;
+/// use tokio::io::AsyncWriteExt;
+///
+/// // The write half that carries a's bytes to b (here one end of an in-memory pipe).
+/// let (to_b, _b_reads_here) = tokio::io::duplex(64 * 1024);
+/// let to_b = Arc::new(tokio::sync::Mutex::new(to_b));
+/// let injector = RawInjector::new(move |mut frame: Vec<u8>| {
+///     let to_b = to_b.clone();
+///     async move {
+///         frame.push(b'\n'); // newline-delimited JSON framing
+///         to_b.lock().await.write_all(&frame).await
+///     }
+/// });
+/// # drop(injector);
+/// ```
 pub struct RawInjector {
     inject: Box<dyn FnMut(Vec<u8>) -> BoxFuture<'static, std::io::Result<()>> + Send>,
 }
