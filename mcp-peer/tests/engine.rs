@@ -368,3 +368,18 @@ async fn dropping_the_client_ends_the_server_session() {
     let theirs = within("the server session to end", task).await.unwrap().unwrap();
     assert_eq!(theirs.end, SessionEnd::PeerClosed);
 }
+
+#[tokio::test]
+async fn a_batch_larger_than_the_concurrency_limit_is_refused() {
+    let (mut raw, _task) = Raw::start(builder().config(SessionConfig::default().max_concurrency(4)).build());
+    raw.initialize("2025-03-26").await;
+    let batch: Vec<String> = (0..5).map(|i| format!(r#"{{"jsonrpc":"2.0","id":{i},"method":"ping"}}"#)).collect();
+    raw.send_text(&format!("[{}]", batch.join(","))).await;
+    let reply = raw.recv().await;
+    assert_eq!(error_code(&reply), -32600);
+    let Message::Error(e) = &reply else { unreachable!() };
+    assert!(e.error.message.contains("max_concurrency"), "{}", e.error.message);
+    raw.send_text(&format!("[{}]", batch[..4].join(","))).await;
+    let Message::Batch(items) = raw.recv().await else { panic!("a batch response") };
+    assert_eq!(items.len(), 4);
+}

@@ -442,6 +442,16 @@ impl<H: Handler> Driver<H> {
             return;
         }
         let requests = items.iter().filter(|m| matches!(m, Message::Request(_))).count();
+        let limit = self.shared.config.max_concurrency;
+        if requests > limit {
+            // A batch is read as one message, so its size must be bounded separately from the
+            // concurrency limit it would otherwise bypass.
+            let error = ErrorObject::invalid_request(format!(
+                "a batch of {requests} requests exceeds the limit of {limit} (SessionConfig::max_concurrency); send fewer at once"
+            ));
+            self.queue(Message::error(None, error));
+            return;
+        }
         let b = self.next_batch;
         self.next_batch += 1;
         if requests > 0 {
