@@ -33,12 +33,18 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 config = config.with_verifier(StaticTokens::new().with(token, Principal::new("token-holder")));
             }
             other => {
-                return Err(format!("unknown argument {other:?}; usage: everything-ws --listen ADDR [--token T]").into());
+                return Err(
+                    format!("unknown argument {other:?}; usage: everything-ws --listen ADDR [--token T]").into()
+                );
             }
         }
     }
     let listener = WsListener::bind(listen.as_str(), config).await?;
-    println!("{}", listener.url());
+    // The URL on stdout is this binary's interface: scripts and tests read it to connect.
+    #[allow(clippy::print_stdout)]
+    {
+        println!("{}", listener.url());
+    }
     let server = listener.server().clone();
     tokio::spawn(async move {
         if tokio::signal::ctrl_c().await.is_ok() {
