@@ -242,7 +242,11 @@ impl Settings {
         };
         let env = pick_vec(cli.env, file.env)
             .into_iter()
-            .map(|kv| kv.split_once('=').map(|(k, v)| (k.to_owned(), v.to_owned())).ok_or(format!("--env {kv:?}: expected KEY=VALUE")))
+            .map(|kv| {
+                kv.split_once('=')
+                    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                    .ok_or(format!("--env {kv:?}: expected KEY=VALUE"))
+            })
             .collect::<Result<_, _>>()?;
         let mut listen = pick_vec(cli.listen, file.listen);
         if listen.is_empty() {
@@ -340,7 +344,10 @@ mod tests {
     #[test]
     fn splits_command_lines() {
         assert_eq!(split_command_line("npx -y pkg").unwrap(), ["npx", "-y", "pkg"]);
-        assert_eq!(split_command_line(r#"python -c "print('a b')" 'x y'"#).unwrap(), ["python", "-c", "print('a b')", "x y"]);
+        assert_eq!(
+            split_command_line(r#"python -c "print('a b')" 'x y'"#).unwrap(),
+            ["python", "-c", "print('a b')", "x y"]
+        );
         assert_eq!(split_command_line(r"a\ b  c").unwrap(), ["a b", "c"]);
         assert!(split_command_line("\"open").is_err());
     }
@@ -356,7 +363,10 @@ mod tests {
         .unwrap();
         let cli = Cli::parse_from(["mcp-gateway", "--config", path.to_str().unwrap(), "--rate-limit", "7/s"]);
         let s = Settings::resolve(cli).unwrap();
-        assert_eq!(s.upstream, UpstreamSpec::Stdio { program: "node".into(), args: vec!["server.js".into()], shared: false });
+        assert_eq!(
+            s.upstream,
+            UpstreamSpec::Stdio { program: "node".into(), args: vec!["server.js".into()], shared: false }
+        );
         assert_eq!(s.listen, ["http://127.0.0.1:9000"]);
         assert_eq!(s.rate_limit.unwrap().per_second.get(), 7);
         assert_eq!(s.drain_timeout, Duration::from_secs(3));

@@ -95,8 +95,12 @@ impl Gateway {
         tracing::info!(session = %label, transport, principal = %who.principal.id, "session_open");
         match self.inner.upstream.open().await {
             Ok(upstream) => {
-                relay::relay(session.transport, upstream, who, self.inner.policy.clone(), self.inner.shutdown.clone())
-                    .await
+                let mut policy = self.inner.policy.clone();
+                if transport == "http" {
+                    // HTTP requests are rate-limited at the front door, with a 429 status.
+                    policy.limits = crate::ratelimit::RateLimits::default();
+                }
+                relay::relay(session.transport, upstream, who, policy, self.inner.shutdown.clone()).await
             }
             Err(e) => {
                 tracing::error!(session = %label, error = %e, "upstream_unavailable");

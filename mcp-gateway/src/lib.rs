@@ -10,6 +10,7 @@
 
 pub mod cli;
 pub mod gateway;
+pub mod http;
 pub mod listen;
 pub mod ratelimit;
 pub mod relay;
@@ -71,24 +72,76 @@ pub async fn run(settings: Settings) -> Result<(), String> {
             }
         });
     }
-    let gateway = Gateway::new(upstream, RelayPolicy { limits });
+    let gateway = Gateway::new(upstream, RelayPolicy { limits: limits.clone() });
     let mut banner = Vec::new();
     for listener in &listeners {
         let at = match listener {
-            Listener::Http { .. } => {
-                return Err(format!("{listener:?}: the HTTP listener is not available in this build yet"));
+            Listener::Http { addr, tls } => {
+                if *tls {
+                    return Err(format!(
+                        "{listener:?}: https:// listeners are not supported yet; terminate TLS in a proxy (see README) and listen on http://"
+                    ));
+                }
+                let options = http::HttpOptions {
+                    tokens: tokens.clone(),
+                    allowed_hosts: settings.allowed_hosts.clone(),
+                    allowed_origins: settings.allowed_origins.clone(),
+                    limits: limits.clone(),
+                    max_sessions: settings.max_sessions,
+                    metrics: metrics.clone(),
+                };
+                let local = http::start(*addr, &gateway, options).await?;
+                banner.push(Banner::Http(local));
+                continue;
             }
             _ => listen::start(listener, &gateway, tokens.as_ref()).await?,
         };
-        banner.push(at);
+        banner.push(Banner::Other(at));
     }
-    let _ = metrics;
-    for at in &banner {
-        tracing::info!(listening = %at, "listening");
-    }
+    print_banner(&banner, tokens.is_some());
     wait_for_shutdown_signal().await;
     gateway.drain(settings.drain_timeout).await;
     Ok(())
+}
+
+enum Banner {
+    Http(std::net::SocketAddr),
+    Other(String),
+}
+
+/// Tells the operator, on stderr, where clients connect and how.
+fn print_banner(banner: &[Banner], auth: bool) {
+    let mut out = String::from("\nmcp-gateway is ready.\n");
+    for b in banner {
+        match b {
+            Banner::Http(addr) => {
+                out.push_str(&format!(
+                    "  Streamable HTTP   http://{addr}/mcp\n  WebSocket         ws://{addr}/mcp\n  legacy SSE        http://{addr}/sse\n  health, metrics   http://{addr}/health, http://{addr}/metrics\n"
+                ));
+            }
+            Banner::Other(at) => out.push_str(&format!("  {at}\n")),
+        }
+    }
+    if let Some(addr) = banner.iter().find_map(|b| match b {
+        Banner::Http(a) => Some(a),
+        Banner::Other(_) => None,
+    }) {
+        let header = if auth { r#", "headers": { "Authorization": "Bearer YOUR_TOKEN" }"# } else { "" };
+        out.push_str(&format!(
+            "\nClaude Code:    claude mcp add --transport http gateway http://{addr}/mcp{}\n",
+            if auth { " --header \"Authorization: Bearer YOUR_TOKEN\"" } else { "" }
+        ));
+        out.push_str(&format!(
+            "Claude Desktop / any client config:\n  {{ \"mcpServers\": {{ \"gateway\": {{ \"type\": \"http\", \"url\": \"http://{addr}/mcp\"{header} }} }} }}\n"
+        ));
+    }
+    eprintln!("{out}");
+    for b in banner {
+        match b {
+            Banner::Http(addr) => tracing::info!(listening = %format!("http://{addr}"), "listening"),
+            Banner::Other(at) => tracing::info!(listening = %at, "listening"),
+        }
+    }
 }
 
 async fn wait_for_shutdown_signal() {

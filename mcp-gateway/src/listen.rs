@@ -32,7 +32,9 @@ impl Listener {
     /// A message naming the URL and the accepted forms.
     pub fn parse(url: &str) -> Result<Self, String> {
         let bad = |why: &str| {
-            format!("--listen {url:?}: {why} (expected http://HOST:PORT, https://HOST:PORT, stdio:, tcp://HOST:PORT or nats://HOST:PORT/SERVICE)")
+            format!(
+                "--listen {url:?}: {why} (expected http://HOST:PORT, https://HOST:PORT, stdio:, tcp://HOST:PORT or nats://HOST:PORT/SERVICE)"
+            )
         };
         let (scheme, rest) = url.split_once(':').ok_or_else(|| bad("no scheme"))?;
         let authority = || rest.strip_prefix("//").map(|r| r.trim_end_matches('/')).ok_or_else(|| bad("missing //"));

@@ -12,7 +12,9 @@ fn main() -> ExitCode {
     if let Some(Command::HashToken) = cli.command {
         let mut token = String::new();
         if std::io::stdin().read_to_string(&mut token).is_err() || token.trim().is_empty() {
-            eprintln!("mcp-gateway hash-token: write the token on stdin, e.g. `echo -n \"$TOKEN\" | mcp-gateway hash-token`");
+            eprintln!(
+                "mcp-gateway hash-token: write the token on stdin, e.g. `echo -n \"$TOKEN\" | mcp-gateway hash-token`"
+            );
             return ExitCode::FAILURE;
         }
         #[allow(clippy::print_stdout)]
@@ -45,4 +47,3 @@ fn main() -> ExitCode {
         }
     }
 }
-

@@ -122,7 +122,8 @@ pub async fn relay(
                     }
                 };
                 if draining && let Message::Request(req) = &msg {
-                    let err = ErrorObject::internal_error("the gateway is shutting down; reconnect to another instance");
+                    let err =
+                        ErrorObject::internal_error("the gateway is shutting down; reconnect to another instance");
                     let _ = to_client.send(Message::error(Some(req.id.clone()), err)).await;
                     continue;
                 }
@@ -154,7 +155,9 @@ pub async fn relay(
                             return;
                         }
                     }
-                    Err(e) if !e.is_fatal() => tracing::warn!(session = %who.session, error = %e, "bad frame from upstream"),
+                    Err(e) if !e.is_fatal() => {
+                        tracing::warn!(session = %who.session, error = %e, "bad frame from upstream")
+                    }
                     Err(e) => {
                         ended_by = Some(e.to_string());
                         break;
@@ -162,12 +165,14 @@ pub async fn relay(
                 }
             }
             let reason = ended_by.unwrap_or_else(|| "upstream closed the session".to_owned());
-            let orphans: Vec<RequestId> = pending.lock().unwrap_or_else(|e| e.into_inner()).drain().map(|(id, _)| id).collect();
+            let orphans: Vec<RequestId> =
+                pending.lock().unwrap_or_else(|e| e.into_inner()).drain().map(|(id, _)| id).collect();
             if !orphans.is_empty() {
                 tracing::error!(session = %who.session, pending = orphans.len(), reason = %reason, "upstream_ended_with_requests_pending");
             }
             for id in orphans {
-                let err = ErrorObject::internal_error(format!("the upstream MCP server ended before answering: {reason}"));
+                let err =
+                    ErrorObject::internal_error(format!("the upstream MCP server ended before answering: {reason}"));
                 let _ = to_client.send(Message::error(Some(id), err)).await;
             }
         }
@@ -342,7 +347,9 @@ mod tests {
                         {"name": "echo", "inputSchema": {"type": "object"}},
                         {"name": "get_weather", "inputSchema": {"type": "object"}},
                         {"name": "delete_all", "inputSchema": {"type": "object"}}], "x-extra": 1}),
-                    "tools/call" => serde_json::json!({"content": [{"type": "text", "text": tool_name(&req).unwrap()}]}),
+                    "tools/call" => {
+                        serde_json::json!({"content": [{"type": "text", "text": tool_name(&req).unwrap()}]})
+                    }
                     "die" => return,
                     _ => serde_json::json!({}),
                 };
@@ -385,13 +392,15 @@ mod tests {
         assert_eq!(names, ["echo", "get_weather"]);
         assert_eq!(value["x-extra"], 1, "unknown fields survive filtering");
 
-        let denied = call(&mut client, 2, "tools/call", serde_json::json!({"name": "delete_all", "arguments": {}})).await;
+        let denied =
+            call(&mut client, 2, "tools/call", serde_json::json!({"name": "delete_all", "arguments": {}})).await;
         let Message::Response(resp) = denied else { panic!("{denied:?}") };
         let v = resp.result.to_value();
         assert_eq!(v["isError"], true);
         assert_eq!(v["content"][0]["text"], "Permission denied: tool delete_all not authorized");
 
-        let ok = call(&mut client, 3, "tools/call", serde_json::json!({"name": "echo", "arguments": {"message": "x"}})).await;
+        let ok = call(&mut client, 3, "tools/call", serde_json::json!({"name": "echo", "arguments": {"message": "x"}}))
+            .await;
         let Message::Response(resp) = ok else { panic!("{ok:?}") };
         assert_eq!(resp.result.to_value()["content"][0]["text"], "echo");
     }
@@ -401,7 +410,10 @@ mod tests {
         let limits = RateLimits::new(Some("1/min,burst=2".parse().unwrap()), None);
         let mut client = start(Principal::new("bob"), limits);
         for id in 1..=2 {
-            assert!(matches!(call(&mut client, id, "tools/call", serde_json::json!({"name": "echo"})).await, Message::Response(_)));
+            assert!(matches!(
+                call(&mut client, id, "tools/call", serde_json::json!({"name": "echo"})).await,
+                Message::Response(_)
+            ));
         }
         let limited = call(&mut client, 3, "tools/call", serde_json::json!({"name": "echo"})).await;
         let Message::Error(e) = limited else { panic!("{limited:?}") };

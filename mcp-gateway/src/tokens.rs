@@ -86,10 +86,11 @@ impl TokenSet {
         let mut entries = Vec::with_capacity(file.tokens.len());
         for (i, entry) in file.tokens.into_iter().enumerate() {
             let digest: [u8; 32] = match (&entry.sha256, &entry.token) {
-                (Some(hexed), None) => hex::decode(hexed.trim())
-                    .ok()
-                    .and_then(|b| <[u8; 32]>::try_from(b).ok())
-                    .ok_or_else(|| invalid(format!("tokens[{i}] ({}): sha256 must be 64 hex digits", entry.principal)))?,
+                (Some(hexed), None) => {
+                    hex::decode(hexed.trim()).ok().and_then(|b| <[u8; 32]>::try_from(b).ok()).ok_or_else(|| {
+                        invalid(format!("tokens[{i}] ({}): sha256 must be 64 hex digits", entry.principal))
+                    })?
+                }
                 (None, Some(plain)) if !plain.is_empty() => Sha256::digest(plain.as_bytes()).into(),
                 _ => {
                     return Err(invalid(format!(
@@ -193,7 +194,9 @@ impl Tokens {
                 };
                 match tokens.reload() {
                     Ok(n) => tracing::info!(tokens = n, reason = why, path = %tokens.path.display(), "tokens_reloaded"),
-                    Err(e) => tracing::error!(error = %e, reason = why, "tokens_reload_failed; keeping the previous tokens"),
+                    Err(e) => {
+                        tracing::error!(error = %e, reason = why, "tokens_reload_failed; keeping the previous tokens")
+                    }
                 }
             }
         });
@@ -254,7 +257,8 @@ mod tests {
         let err = Tokens::load(write(&dir, "[[tokens]]\nprincipal = \"y\"\n")).unwrap_err();
         assert!(err.to_string().contains("exactly one"), "{err}");
         // A typo in a field name is an error, not a silently ignored restriction.
-        let err = Tokens::load(write(&dir, "[[tokens]]\nprincipal = \"z\"\ntoken = \"t\"\ntool = [\"a\"]\n")).unwrap_err();
+        let err =
+            Tokens::load(write(&dir, "[[tokens]]\nprincipal = \"z\"\ntoken = \"t\"\ntool = [\"a\"]\n")).unwrap_err();
         assert!(err.to_string().contains("tool"), "{err}");
     }
 }

@@ -21,7 +21,10 @@ pub struct Upstream {
 enum Kind {
     Builtin(mcp_peer::Server),
     Stdio(Arc<ChildProcess>),
-    Nats { url: mcp_transport_nats::NatsUrl, client: Arc<tokio::sync::OnceCell<mcp_transport_nats::async_nats::Client>> },
+    Nats {
+        url: mcp_transport_nats::NatsUrl,
+        client: Arc<tokio::sync::OnceCell<mcp_transport_nats::async_nats::Client>>,
+    },
 }
 
 /// Why an upstream session could not be opened.
