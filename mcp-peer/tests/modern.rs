@@ -123,3 +123,32 @@ async fn the_same_server_still_serves_legacy_clients() {
     assert_eq!(call["content"][0]["text"], "legacy");
     assert!(call.get("resultType").is_none(), "legacy results are not stamped: {call}");
 }
+
+async fn modern_client(server: mcp_peer::Server) -> mcp_peer::Client {
+    let (client_end, server_end) = mcp_core::memory::pair(16);
+    tokio::spawn(async move { server.serve(server_end).await });
+    let builder = mcp_peer::Client::builder().protocol_version(mcp_core::ProtocolVersion::V2026_07_28);
+    common::within("connect", builder.connect(client_end)).await.unwrap()
+}
+
+#[tokio::test]
+async fn a_modern_client_speaks_the_stateless_revision_when_offered() {
+    let client = modern_client(modern_server()).await;
+    assert_eq!(client.protocol_version(), mcp_core::ProtocolVersion::V2026_07_28);
+    assert_eq!(client.server_info().server_info.name, "test-server");
+    assert_eq!(client.list_tools().await.unwrap().len(), 5);
+    let result = client.call_tool("echo", &json!({"message": "modern"})).await.unwrap();
+    assert_eq!(result.content[0].as_text(), Some("modern"));
+    // A progress token and the revision's metadata share the request's _meta.
+    let with_progress = client.call_tool_with_progress("echo", &json!({"message": "p"}), |_| {}).await.unwrap();
+    assert_eq!(with_progress.content[0].as_text(), Some("p"));
+    client.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_modern_client_falls_back_to_the_handshake_with_a_legacy_server() {
+    let client = modern_client(builder().build()).await;
+    assert_eq!(client.protocol_version(), mcp_core::ProtocolVersion::V2025_11_25);
+    let result = client.call_tool("echo", &json!({"message": "legacy"})).await.unwrap();
+    assert_eq!(result.content[0].as_text(), Some("legacy"));
+}

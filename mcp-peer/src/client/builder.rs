@@ -11,6 +11,7 @@ use mcp_core::schema::{
     ElicitationCapability, Implementation, InitializeRequestParams, InitializeResult, ListRootsResult, RootsCapability,
     SamplingCapability,
 };
+use mcp_core::schema::{DiscoverResult, meta_keys};
 use mcp_core::{ErrorObject, ProtocolVersion, SessionInfo, Transport, TransportExt};
 use tokio::sync::mpsc;
 
@@ -66,7 +67,10 @@ impl ClientBuilder {
         self
     }
 
-    /// The revision to ask for in `initialize` (default: the latest legacy revision).
+    /// The revision to ask for (default: the latest legacy revision). With 2026-07-28 the
+    /// client probes `server/discover` and, when the server offers that revision, speaks it
+    /// statelessly (every request carries its `_meta`); otherwise it falls back to the
+    /// `initialize` handshake with the latest legacy revision.
     #[must_use]
     pub fn protocol_version(mut self, version: ProtocolVersion) -> Self {
         self.version = version;
@@ -148,22 +152,24 @@ impl ClientBuilder {
         let task = tokio::spawn(driver.run());
         let peer = Peer::new(shared.clone(), None);
 
-        let params = InitializeRequestParams::new(self.version, self.capabilities, self.info);
-        let init: InitializeResult = match peer.request("initialize", &params).await {
-            Ok(init) => init,
+        let handshake = if self.version.is_stateless() {
+            match discover(&peer, &shared, &self.capabilities, &self.info).await {
+                Ok(Some(init)) => Ok(init),
+                // Anything but a modern answer means a legacy server: fall back, as the spec's
+                // stdio binding says.
+                Ok(None) | Err(PeerError::Rpc { .. }) => {
+                    initialize(&peer, ProtocolVersion::LATEST_LEGACY, self.capabilities, self.info).await
+                }
+                Err(e) => Err(e),
+            }
+        } else {
+            initialize(&peer, self.version, self.capabilities, self.info).await
+        };
+        let (init, version) = match handshake {
+            Ok(done) => done,
             Err(e) => {
                 peer.close();
                 return Err(e);
-            }
-        };
-        let version = match init.protocol_version.parse::<ProtocolVersion>() {
-            Ok(v) if !v.is_stateless() => v,
-            _ => {
-                peer.close();
-                return Err(PeerError::Protocol(format!(
-                    "the server answered initialize with protocol version {:?}, which this client does not speak",
-                    init.protocol_version
-                )));
             }
         };
         let info = PeerInfo {
@@ -172,7 +178,57 @@ impl ClientBuilder {
             info: serde_json::to_value(&init.server_info).unwrap_or_default(),
         };
         let _ = shared.peer_info.set(info);
-        peer.notify("notifications/initialized", &serde_json::json!({})).await?;
+        if !version.is_stateless() {
+            peer.notify("notifications/initialized", &serde_json::json!({})).await?;
+        }
         Ok(Client { peer, init, version, task: Some(task) })
     }
+}
+
+/// The legacy handshake: `initialize`, checking the revision the server picked.
+async fn initialize(
+    peer: &Peer,
+    version: ProtocolVersion,
+    capabilities: ClientCapabilities,
+    info: Implementation,
+) -> Result<(InitializeResult, ProtocolVersion), PeerError> {
+    let params = InitializeRequestParams::new(version, capabilities, info);
+    let init: InitializeResult = peer.request("initialize", &params).await?;
+    match init.protocol_version.parse::<ProtocolVersion>() {
+        Ok(v) if !v.is_stateless() => Ok((init, v)),
+        _ => Err(PeerError::Protocol(format!(
+            "the server answered initialize with protocol version {:?}, which this client does not speak",
+            init.protocol_version
+        ))),
+    }
+}
+
+/// The stateless revision: `server/discover`, then every request carries the revision, the
+/// client's capabilities and identity in its `_meta`. `None` when the server does not offer
+/// 2026-07-28.
+async fn discover(
+    peer: &Peer,
+    shared: &Shared,
+    capabilities: &ClientCapabilities,
+    info: &Implementation,
+) -> Result<Option<(InitializeResult, ProtocolVersion)>, PeerError> {
+    let version = ProtocolVersion::V2026_07_28;
+    let mut meta = serde_json::Map::new();
+    meta.insert(meta_keys::PROTOCOL_VERSION.into(), version.as_str().into());
+    meta.insert(meta_keys::CLIENT_CAPABILITIES.into(), serde_json::to_value(capabilities).unwrap_or_default());
+    meta.insert(meta_keys::CLIENT_INFO.into(), serde_json::to_value(info).unwrap_or_default());
+    let discovered: DiscoverResult = peer.request("server/discover", &serde_json::json!({ "_meta": meta })).await?;
+    if !discovered.supported_versions.iter().any(|v| v == version.as_str()) {
+        return Ok(None);
+    }
+    let server_info = discovered
+        .meta
+        .as_ref()
+        .and_then(|m| m.get(meta_keys::SERVER_INFO))
+        .and_then(|v| serde_json::from_value::<Implementation>(v.clone()).ok())
+        .unwrap_or_else(|| Implementation::new("unknown", ""));
+    let mut init = InitializeResult::new(version, discovered.capabilities, server_info);
+    init.instructions = discovered.instructions;
+    let _ = shared.request_meta.set(meta);
+    Ok(Some((init, version)))
 }

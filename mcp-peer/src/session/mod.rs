@@ -78,6 +78,9 @@ pub(crate) struct Shared {
     /// What the transport knows about the session (its principal, address, extensions).
     pub(crate) info: SessionInfo,
     pub(crate) peer_info: OnceLock<PeerInfo>,
+    /// `_meta` entries every outgoing request carries (the stateless revision's protocol
+    /// version, client capabilities and identity); unset in legacy sessions.
+    pub(crate) request_meta: OnceLock<serde_json::Map<String, serde_json::Value>>,
     /// The minimum `LogLevel` (as u8) the peer asked for with `logging/setLevel`.
     pub(crate) log_level: AtomicU8,
 }
@@ -97,6 +100,7 @@ impl Shared {
             session_id,
             info,
             peer_info: OnceLock::new(),
+            request_meta: OnceLock::new(),
             log_level: AtomicU8::new(log_level),
         }
     }

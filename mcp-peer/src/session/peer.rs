@@ -141,10 +141,14 @@ impl Peer {
             }
             None => (None, None),
         };
-        let params = match (&progress_tx, params) {
-            (Some(_), params) => Some(with_progress_token(params, &id)?),
-            (None, params) => params,
-        };
+        let mut extra = Vec::new();
+        if let Some(meta) = shared.request_meta.get() {
+            extra.extend(meta.iter().map(|(k, v)| (k.clone(), v.clone())));
+        }
+        if progress_tx.is_some() {
+            extra.push(("progressToken".to_owned(), serde_json::to_value(&id).unwrap_or_default()));
+        }
+        let params = if extra.is_empty() { params } else { Some(with_meta(params, extra)?) };
         let request =
             Request { id: id.clone(), method: method.to_owned(), params, related_request: self.related.clone() };
         let pending = Pending { reply: reply_tx, progress: progress_tx };
@@ -246,15 +250,18 @@ async fn recv_progress(rx: &mut Option<mpsc::Receiver<Progress>>) -> Option<Prog
     }
 }
 
-/// Adds `_meta.progressToken` (the request id) to the params.
-fn with_progress_token(params: Option<RawJson>, id: &RequestId) -> Result<RawJson, PeerError> {
+/// Adds `_meta` entries (a progress token, the stateless revision's request metadata) to the
+/// params, keeping entries the caller set.
+fn with_meta(params: Option<RawJson>, entries: Vec<(String, serde_json::Value)>) -> Result<RawJson, PeerError> {
     let mut value = params.map(|p| p.to_value()).unwrap_or_else(|| serde_json::json!({}));
     let Some(map) = value.as_object_mut() else {
-        return Err(PeerError::Protocol("params must be a JSON object to carry a progress token".into()));
+        return Err(PeerError::Protocol("params must be a JSON object to carry _meta".into()));
     };
     let meta = map.entry("_meta").or_insert_with(|| serde_json::json!({}));
     if let Some(meta) = meta.as_object_mut() {
-        meta.insert("progressToken".into(), serde_json::to_value(id).unwrap_or_default());
+        for (key, value) in entries {
+            meta.entry(key).or_insert(value);
+        }
     }
     RawJson::from_serialize(&value).map_err(|e| PeerError::Protocol(e.to_string()))
 }
