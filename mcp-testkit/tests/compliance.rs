@@ -154,3 +154,29 @@ async fn a_transport_that_loses_messages_fails_close_flushes() {
     let a = FaultTransport::new(a, Faults::seeded(3).drop(Direction::Outgoing, 0.1));
     compliance::close_flushes(TransportPair::new(a, b)).await;
 }
+
+#[tokio::test]
+#[should_panic(
+    expected = "transport compliance: 2 of 7 properties failed:\n  ordering: transport compliance property `ordering` failed"
+)]
+async fn run_all_reports_every_failed_property() {
+    use mcp_testkit::fault::{Direction, FaultTransport, Faults};
+    let mut n = 0;
+    compliance::run_all(|| {
+        n += 1;
+        // The second and third pairs (ordering, many_in_flight) duplicate what b receives.
+        let faulty = n == 2 || n == 3;
+        async move {
+            if !faulty {
+                return memory_pair();
+            }
+            let (a, b) = mcp_testkit::duplex(16);
+            let b = FaultTransport::new(b, Faults::seeded(8).duplicate(Direction::Incoming, 0.5));
+            TransportPair::new(a, b)
+                .with_buffer_bound(128 * 1024)
+                .unsupported(Property::MalformedFrame, "typed channel")
+                .unsupported(Property::OversizedFrame, "typed channel")
+        }
+    })
+    .await;
+}

@@ -53,7 +53,8 @@
 //! # Failures and waits
 //!
 //! A failing property panics with a message naming it and what was expected:
-//! ``transport compliance property `close_flushes` failed: expected message 57, got message 58``.
+//! ``transport compliance property `close_flushes` failed: expected message 57, got message 58``;
+//! [`run_all`] checks the remaining properties and then fails listing every failure.
 //! Every wait is bounded (10 s by default, [`TransportPair::with_timeout`]) and a timeout names
 //! what was awaited. The functions need a tokio runtime with the time driver
 //! (`#[tokio::test]`).
@@ -65,8 +66,12 @@ mod lifecycle;
 mod messaging;
 mod pair;
 
+use std::any::Any;
 use std::fmt;
 use std::future::Future;
+use std::panic::AssertUnwindSafe;
+
+use futures::FutureExt;
 
 pub use flow::{backpressure, cancel_safe_receive};
 pub use frames::{malformed_frame, oversized_frame};
@@ -191,8 +196,11 @@ impl fmt::Display for Report {
 /// Runs every [`Property`] on a fresh pair from `factory`, and reports (to stderr and in the
 /// returned [`Report`]) what ran and what the pairs declared unsupported.
 ///
+/// A failing property does not stop the run: the others are still checked, each on its own
+/// pair, and the run then fails listing every failed property and why.
+///
 /// # Panics
-/// On the first property that fails, naming it and what was expected; and when a pair can run
+/// When any property fails, naming each and what was expected; and when a pair can run
 /// neither a property nor declares it unsupported (the message says what to add).
 pub async fn run_all<F, Fut>(mut factory: F) -> Report
 where
@@ -200,6 +208,7 @@ where
     Fut: Future<Output = TransportPair>,
 {
     let mut report = Report::default();
+    let mut failed: Vec<(Property, String)> = Vec::new();
     for property in Property::ALL {
         let pair = factory().await;
         if let Some(reason) = pair.unsupported_reason(property) {
@@ -213,9 +222,29 @@ where
             );
         }
         tracing::debug!(%property, "compliance: checking");
-        property.check(pair).await;
-        report.ran.push(property);
+        match AssertUnwindSafe(property.check(pair)).catch_unwind().await {
+            Ok(()) => report.ran.push(property),
+            Err(panic) => failed.push((property, panic_message(panic.as_ref()))),
+        }
     }
     eprintln!("{report}");
+    if !failed.is_empty() {
+        let list: Vec<String> = failed.iter().map(|(p, why)| format!("  {p}: {why}")).collect();
+        panic!(
+            "transport compliance: {} of {} properties failed:\n{}",
+            failed.len(),
+            failed.len() + report.ran.len(),
+            list.join("\n")
+        );
+    }
     report
+}
+
+/// The text of a panic payload.
+fn panic_message(panic: &(dyn Any + Send)) -> String {
+    panic
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+        .unwrap_or_else(|| "panicked".to_owned())
 }
