@@ -60,7 +60,9 @@
 //! With [`ServerBuilder::stateless_revision`], a server also speaks the stateless 2026-07-28
 //! revision on the same sessions: it answers `server/discover` and serves requests whose
 //! `_meta` names 2026-07-28 without a handshake (log level per request, `resultType`, cache
-//! hints and `serverInfo` on results). Not there yet: `InputRequiredResult` (the stateless
+//! hints and `serverInfo` on results); a [`Client`] asked for 2026-07-28
+//! ([`ClientBuilder::protocol_version`]) probes `server/discover` and speaks it when offered,
+//! else falls back to the handshake. Not there yet: `InputRequiredResult` (the stateless
 //! replacement for server-to-client requests) and `subscriptions/listen`; both are results
 //! and notifications like the others, so they fit the same dispatch.
 

@@ -145,11 +145,16 @@ async fn connect_refuses_a_server_speaking_an_unknown_revision() {
 
 #[tokio::test]
 async fn acceptor_serves_many_sessions_and_drains_on_shutdown() {
+    let (started_tx, mut started) = tokio::sync::mpsc::channel::<()>(8);
     let server = builder()
         .config(SessionConfig::default().shutdown_grace(Duration::from_secs(5)))
-        .tool(Tool::new("slow", json!({"type": "object"})), |_c: RequestContext, _a: Value| async move {
-            tokio::time::sleep(Duration::from_millis(100)).await;
-            Ok(CallToolResult::text("finished"))
+        .tool(Tool::new("slow", json!({"type": "object"})), move |_c: RequestContext, _a: Value| {
+            let started = started_tx.clone();
+            async move {
+                let _ = started.send(()).await;
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                Ok(CallToolResult::text("finished"))
+            }
         })
         .build();
     let (accept_tx, accept_rx) = futures::channel::mpsc::channel::<IncomingSession>(4);
@@ -177,7 +182,9 @@ async fn acceptor_serves_many_sessions_and_drains_on_shutdown() {
     let args = json!({});
     let calls = futures::future::join_all(clients.iter().map(|c| c.call_tool("slow", &args)));
     let stop = async {
-        tokio::time::sleep(Duration::from_millis(20)).await;
+        for _ in 0..3 {
+            started.recv().await.expect("a slow call started");
+        }
         stop_tx.send(()).unwrap();
     };
     let (results, ()) = within("the slow calls", futures::future::join(calls, stop)).await;
