@@ -32,6 +32,20 @@
 //! # }
 //! ```
 //!
+//! # The API in brief
+//!
+//! | for | use |
+//! |---|---|
+//! | declaring a server | [`Server::builder`] → [`ServerBuilder`]: `.tool(Tool, \|ctx, args: T\| ..)` (typed, schema-checked), `.resource`, `.resource_template`, `.prompt`, `.completion`, `.authorize_tools`, `.on_notification`, `.config`, `.stateless_revision` |
+//! | serving | [`Server::serve`] (any transport), [`Server::serve_session`] (an accepted session with its principal), [`Server::serve_acceptor`] (a task per session, graceful drain) |
+//! | changing it live | [`Server::add_tool`], [`Server::remove_tool`], `add_resource`, `add_prompt`, ..., [`Server::notify_resource_updated`] |
+//! | inside a handler | [`RequestContext`]: `principal`, `session_info`, `progress`, `log`, `cancelled`, `peer` (→ `create_message`, `elicit`, `list_roots`) |
+//! | failing a tool | [`ToolError`]: `?` on any error gives an `isError` result; [`ToolError::rpc`] a JSON-RPC error |
+//! | connecting | [`Client::builder`] → [`ClientBuilder`]: `.name`, `.protocol_version`, `.on_sampling`, `.on_elicitation`, `.on_roots`, `.on_notification`, `.connect(transport)` |
+//! | calling | [`Client`]: `list_tools`, `call_tool`, `call_tool_with_progress`, `read_resource`, `get_prompt`, `complete`, `subscribe`, `set_level`, `ping`, `request`, `close`; [`Peer`] for raw requests from other tasks |
+//! | limits | [`SessionConfig`]: request timeout (60 s, reset by progress), total cap (10 min), concurrency (256), queue sizes, page size (100), drain grace (10 s) |
+//! | errors | [`PeerError`]: transport, JSON-RPC error from the peer, timeout, cancelled, closed, missing capability, protocol violation |
+//!
 //! # How a session runs
 //!
 //! Each session is one task that owns the transport: it reads messages (stopping when
