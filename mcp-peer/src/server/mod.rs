@@ -147,8 +147,12 @@ impl Server {
                 }
                 Some(done) = tasks.join_next_with_id() => {
                     let id = match &done {
+                        // How the session ended was logged by the session itself.
                         Ok((id, _)) => *id,
-                        Err(e) => e.id(),
+                        Err(e) => {
+                            tracing::error!(error = %e, "a session task failed");
+                            e.id()
+                        }
                     };
                     live.remove(&id);
                 }
