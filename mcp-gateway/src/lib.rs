@@ -57,7 +57,8 @@ pub async fn run(settings: Settings) -> Result<(), String> {
         }
     }
     let metrics = telemetry::install_metrics()?;
-    let upstream = Upstream::new(&settings.upstream, &settings.env).map_err(|e| e.to_string())?;
+    let upstream = Upstream::new(&settings.upstream, &settings.env, settings.upstream_token.as_deref())
+        .map_err(|e| e.to_string())?;
     if let Err(e) = upstream.probe().await {
         tracing::error!(error = %e, "upstream_unavailable at start-up; /health reports 503 until it can be started");
     }

@@ -23,6 +23,8 @@ pub enum Listener {
     Tcp(SocketAddr),
     /// `nats://HOST:PORT/SERVICE`.
     Nats(String),
+    /// `redis://HOST:PORT/SERVICE` (or `rediss://`).
+    Redis(String),
 }
 
 impl Listener {
@@ -49,6 +51,10 @@ impl Listener {
             "http" | "https" => Ok(Self::Http { addr: socket(authority()?)?, tls: scheme == "https" }),
             "tcp" => Ok(Self::Tcp(socket(authority()?)?)),
             "stdio" => Ok(Self::Stdio),
+            "redis" | "rediss" => {
+                mcp_transport_redis::RedisConfig::from_url(url).map_err(|e| bad(&e.to_string()))?;
+                Ok(Self::Redis(url.to_owned()))
+            }
             "nats" => {
                 mcp_transport_nats::NatsUrl::parse(url).map_err(|e| bad(&e.to_string()))?;
                 Ok(Self::Nats(url.to_owned()))
@@ -61,7 +67,7 @@ impl Listener {
     pub fn bind_addr(&self) -> Option<SocketAddr> {
         match self {
             Self::Http { addr, .. } | Self::Tcp(addr) => Some(*addr),
-            Self::Stdio | Self::Nats(_) => None,
+            Self::Stdio | Self::Nats(_) | Self::Redis(_) => None,
         }
     }
 
@@ -71,7 +77,7 @@ impl Listener {
         match self {
             Self::Http { addr, .. } | Self::Tcp(addr) => !addr.ip().is_loopback(),
             Self::Stdio => false,
-            Self::Nats(url) => !broker_is_loopback(url),
+            Self::Nats(url) | Self::Redis(url) => !broker_is_loopback(url),
         }
     }
 
@@ -82,12 +88,20 @@ impl Listener {
             Self::Stdio => "stdio",
             Self::Tcp(_) => "tcp",
             Self::Nats(_) => "nats",
+            Self::Redis(_) => "redis",
         }
     }
 }
 
 fn broker_is_loopback(url: &str) -> bool {
-    let host = url.split("//").nth(1).and_then(|r| r.split(['/', ':']).next()).unwrap_or_default();
+    let authority = url.split("//").nth(1).and_then(|r| r.split('/').next()).unwrap_or_default();
+    // Drop `user:password@` and the port.
+    let hostport = authority.rsplit('@').next().unwrap_or_default();
+    let host = if hostport.starts_with('[') {
+        hostport.split(']').next().unwrap_or_default()
+    } else {
+        hostport.split(':').next().unwrap_or_default()
+    };
     host == "localhost" || host.trim_matches(['[', ']']).parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
@@ -138,6 +152,28 @@ pub async fn start(listener: &Listener, gateway: &Gateway, tokens: Option<&Token
             tokio::spawn(async move { gateway.serve_acceptor("nats", acceptor).await });
             Ok(format!("{url} (NATS service {})", parsed.service()))
         }
+        Listener::Redis(url) => {
+            let config = mcp_transport_redis::RedisConfig::from_url(url).map_err(|e| e.to_string())?;
+            let shown = config.redacted_redis_url();
+            let bus = mcp_transport_redis::RedisBus::open(config)
+                .await
+                .map_err(|e| format!("cannot connect to {shown}: {e}"))?;
+            let authenticator: Option<Arc<dyn mcp_transport_redis::Authenticator>> = tokens.map(|tokens| {
+                let tokens = tokens.clone();
+                Arc::new(move |token: Option<&str>| {
+                    use mcp_core::TokenVerifier;
+                    token.and_then(|t| tokens.verify(t)).ok_or_else(|| "invalid or missing token".to_owned())
+                }) as Arc<dyn mcp_transport_redis::Authenticator>
+            });
+            let acceptor = bus.accept_with(authenticator).await.map_err(|e| format!("cannot serve on {shown}: {e}"))?;
+            let gateway = gateway.clone();
+            tokio::spawn(async move {
+                // The bus lives as long as its acceptor serves.
+                let _bus = bus;
+                gateway.serve_acceptor("redis", acceptor).await
+            });
+            Ok(format!("{shown} (Redis service)"))
+        }
     }
 }
 
@@ -166,5 +202,7 @@ mod tests {
         assert!(!Listener::parse("nats://127.0.0.1:4222/x").unwrap().is_exposed());
         assert!(!Listener::parse("nats://localhost:4222/x").unwrap().is_exposed());
         assert!(Listener::parse("nats://10.0.0.5:4222/x").unwrap().is_exposed());
+        assert!(!Listener::parse("redis://user:pw@127.0.0.1:6379/x").unwrap().is_exposed());
+        assert!(Listener::parse("redis://redis.internal:6379/x").unwrap().is_exposed());
     }
 }

@@ -164,6 +164,12 @@ pub async fn relay(
                     }
                 }
             }
+            if let Some(error) = &ended_by {
+                // A fatal error from the upstream (a child that exited, a dropped connection):
+                // this session ends; the next session gets a fresh upstream.
+                telemetry::upstream_crashed();
+                tracing::error!(session = %who.session, error = %error, "upstream_crashed");
+            }
             let reason = ended_by.unwrap_or_else(|| "upstream closed the session".to_owned());
             let orphans: Vec<RequestId> =
                 pending.lock().unwrap_or_else(|e| e.into_inner()).drain().map(|(id, _)| id).collect();

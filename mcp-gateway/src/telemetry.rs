@@ -9,6 +9,7 @@
 //! | `mcp_rate_limited_total` | counter | `limit` (`principal`, `ip`) |
 //! | `mcp_active_sessions` | gauge | `transport` |
 //! | `mcp_upstream_crashes_total` | counter | |
+//! | `mcp_upstream_start_failures_total` | counter | |
 
 use std::time::Duration;
 
@@ -79,6 +80,11 @@ pub fn rate_limited(limit: &'static str) {
 /// Records an upstream process that died.
 pub fn upstream_crashed() {
     metrics::counter!("mcp_upstream_crashes_total").increment(1);
+}
+
+/// Records an upstream that could not be started or reached.
+pub fn upstream_start_failed() {
+    metrics::counter!("mcp_upstream_start_failures_total").increment(1);
 }
 
 /// Counts a session in `mcp_active_sessions` for as long as it lives.

@@ -25,6 +25,22 @@ enum Kind {
         url: mcp_transport_nats::NatsUrl,
         client: Arc<tokio::sync::OnceCell<mcp_transport_nats::async_nats::Client>>,
     },
+    Redis {
+        config: mcp_transport_redis::RedisConfig,
+        bus: Arc<tokio::sync::OnceCell<mcp_transport_redis::RedisBus>>,
+    },
+    StreamableHttp {
+        url: String,
+        token: Option<String>,
+    },
+    LegacySse {
+        url: String,
+        token: Option<String>,
+    },
+    WebSocket {
+        url: String,
+        token: Option<String>,
+    },
 }
 
 /// Why an upstream session could not be opened.
@@ -48,7 +64,9 @@ pub enum UpstreamError {
         detail: String,
     },
     /// The URL names a transport the gateway cannot connect to.
-    #[error("unsupported upstream URL {0:?}: expected nats://host:port/SERVICE (other schemes: see --help)")]
+    #[error(
+        "unsupported upstream URL {0:?}: expected http(s)://HOST/mcp, http(s)://HOST/sse, ws(s)://HOST/PATH, nats://HOST:PORT/SERVICE or redis://HOST:PORT/SERVICE"
+    )]
     Unsupported(String),
 }
 
@@ -57,7 +75,8 @@ impl Upstream {
     ///
     /// # Errors
     /// When the `--connect` URL is not usable.
-    pub fn new(spec: &UpstreamSpec, env: &[(String, String)]) -> Result<Self, UpstreamError> {
+    pub fn new(spec: &UpstreamSpec, env: &[(String, String)], token: Option<&str>) -> Result<Self, UpstreamError> {
+        let token = token.map(str::to_owned);
         let kind = match spec {
             UpstreamSpec::Builtin => Kind::Builtin(mcp_testkit::fixtures::everything()),
             UpstreamSpec::Stdio { program, args, .. } => {
@@ -72,6 +91,23 @@ impl Upstream {
                     .map_err(|e| UpstreamError::Connect { url: url.clone(), detail: e.to_string() })?,
                 client: Arc::default(),
             },
+            UpstreamSpec::Connect(url) if url.starts_with("redis://") || url.starts_with("rediss://") => Kind::Redis {
+                config: mcp_transport_redis::RedisConfig::from_url(url)
+                    .map_err(|e| UpstreamError::Connect { url: url.clone(), detail: e.to_string() })?,
+                bus: Arc::default(),
+            },
+            UpstreamSpec::Connect(url) if url.starts_with("ws://") || url.starts_with("wss://") => {
+                Kind::WebSocket { url: url.clone(), token }
+            }
+            UpstreamSpec::Connect(url) if url.starts_with("http://") || url.starts_with("https://") => {
+                // The legacy transport lives at .../sse by convention; everything else is
+                // Streamable HTTP.
+                if url.trim_end_matches('/').ends_with("/sse") {
+                    Kind::LegacySse { url: url.clone(), token }
+                } else {
+                    Kind::StreamableHttp { url: url.clone(), token }
+                }
+            }
             UpstreamSpec::Connect(url) => return Err(UpstreamError::Unsupported(url.clone())),
         };
         Ok(Self { kind, healthy: Arc::new(AtomicBool::new(true)) })
@@ -91,7 +127,7 @@ impl Upstream {
         let result = self.open_inner().await;
         self.healthy.store(result.is_ok(), Ordering::Relaxed);
         if result.is_err() {
-            telemetry::upstream_crashed();
+            telemetry::upstream_start_failed();
         }
         result
     }
@@ -115,6 +151,38 @@ impl Upstream {
                     .await
                     .map(TransportExt::boxed)
                     .map_err(|e| connect_err(e.to_string()))
+            }
+            Kind::Redis { config, bus } => {
+                let connect_err = |detail: String| UpstreamError::Connect { url: config.redacted_redis_url(), detail };
+                let bus = bus
+                    .get_or_try_init(|| mcp_transport_redis::RedisBus::open(config.clone()))
+                    .await
+                    .map_err(|e| connect_err(e.to_string()))?;
+                bus.connect().await.map(TransportExt::boxed).map_err(|e| connect_err(e.to_string()))
+            }
+            Kind::StreamableHttp { url, token } | Kind::LegacySse { url, token } => {
+                let mut config = mcp_transport_sse::HttpClientConfig::default();
+                if let Some(token) = token {
+                    config = config.bearer_token(token.clone());
+                }
+                let result = if matches!(self.kind, Kind::LegacySse { .. }) {
+                    mcp_transport_sse::connect_legacy_sse(url, config).await
+                } else {
+                    mcp_transport_sse::connect_streamable_http(url, config)
+                };
+                result
+                    .map(TransportExt::boxed)
+                    .map_err(|e| UpstreamError::Connect { url: url.clone(), detail: e.to_string() })
+            }
+            Kind::WebSocket { url, token } => {
+                let mut config = mcp_transport_ws::WsClientConfig::default();
+                if let Some(token) = token {
+                    config = config.with_bearer_token(token.clone());
+                }
+                mcp_transport_ws::connect(url, &config)
+                    .await
+                    .map(TransportExt::boxed)
+                    .map_err(|e| UpstreamError::Connect { url: url.clone(), detail: e.to_string() })
             }
         }
     }
