@@ -117,3 +117,14 @@ async fn reference_server_uses_our_sampling_and_roots_handlers() {
     assert!(text.contains("file:///tmp/project"), "{text}");
     within("close", client.close()).await.unwrap();
 }
+
+#[tokio::test]
+async fn a_client_asking_for_the_stateless_revision_falls_back_with_the_reference_server() {
+    // The reference server (TypeScript SDK 1.x) is legacy-only: the server/discover probe
+    // fails and the client completes the initialize handshake instead.
+    let client = connect_everything(ProtocolVersion::V2026_07_28).await;
+    assert_eq!(client.protocol_version(), ProtocolVersion::LATEST_LEGACY);
+    let echo = within("echo", client.call_tool("echo", &json!({"message": "after fallback"}))).await.unwrap();
+    assert!(echo.content[0].as_text().unwrap().contains("after fallback"), "{echo:?}");
+    within("close", client.close()).await.unwrap();
+}
