@@ -58,7 +58,8 @@ pub(crate) type BoxIo = Box<dyn Io>;
 ///
 /// `next()` is cancel-safe: partial frames stay in the transport's buffer.
 pub struct WsTransport {
-    ws: WebSocketStream<BoxIo>,
+    /// Always `Some`, except inside `Drop`, which may hand it to a task that finishes the close.
+    socket: Option<WebSocketStream<BoxIo>>,
     config: Timing,
     remote_addr: Option<SocketAddr>,
     /// Ping deadline, pong deadline or close deadline, depending on the state.
@@ -119,7 +120,7 @@ impl WsTransport {
         };
         let first = config.ping_interval.map_or(far_future(now), |every| now + every);
         Self {
-            ws,
+            socket: Some(ws),
             config,
             remote_addr: None,
             timer: Box::pin(tokio::time::sleep_until(first)),
@@ -143,6 +144,12 @@ impl WsTransport {
         self.stop = Some(stop);
         self._permit = Some(permit);
         self
+    }
+
+    fn ws(&mut self) -> Pin<&mut WebSocketStream<BoxIo>> {
+        // Only `Drop` takes the socket, and nothing runs after it.
+        #[allow(clippy::expect_used)]
+        Pin::new(self.socket.as_mut().expect("the socket is taken only in Drop"))
     }
 
     /// The peer's address, when known.
@@ -178,7 +185,7 @@ impl WsTransport {
             if !matches!(self.read, ReadState::Open) {
                 return self.poll_closing(cx);
             }
-            let frame = match Pin::new(&mut self.ws).poll_next(cx) {
+            let frame = match self.ws().poll_next(cx) {
                 Poll::Pending => return Poll::Pending,
                 Poll::Ready(frame) => frame,
             };
@@ -270,22 +277,20 @@ impl WsTransport {
         }
         self.close_sent = true;
         let frame = CloseFrame { code, reason: Utf8Bytes::from(reason) };
-        let _ = Pin::new(&mut self.ws).start_send(WsMessage::Close(Some(frame)));
+        let _ = self.ws().start_send(WsMessage::Close(Some(frame)));
     }
 
     /// Drives the closing state to its end. Ready with the saved error, or `None`.
     fn poll_closing(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Message, TransportError>>> {
-        let ReadState::Closing { raw_drain, .. } = &mut self.read else {
+        let ReadState::Closing { raw_drain, .. } = self.read else {
             return Poll::Ready(None);
         };
-        let mut finished = false;
+        let mut raw_drain = raw_drain;
         // Push out our close frame if it is still queued; an error means the peer is gone.
-        if let Poll::Ready(Err(_)) = Pin::new(&mut self.ws).poll_flush(cx) {
-            finished = true;
-        }
+        let mut finished = matches!(self.ws().poll_flush(cx), Poll::Ready(Err(_)));
         while !finished {
-            match raw_drain {
-                None => match Pin::new(&mut self.ws).poll_next(cx) {
+            match &mut raw_drain {
+                None => match self.ws().poll_next(cx) {
                     Poll::Ready(Some(Ok(_))) => {}
                     Poll::Ready(None | Some(Err(_))) => finished = true,
                     Poll::Pending => break,
@@ -293,7 +298,7 @@ impl WsTransport {
                 Some(pending) => {
                     let mut scratch = [0u8; 4096];
                     let mut buf = ReadBuf::new(&mut scratch);
-                    match Pin::new(self.ws.get_mut()).poll_read(cx, &mut buf) {
+                    match Pin::new(self.ws().get_mut().get_mut()).poll_read(cx, &mut buf) {
                         Poll::Ready(Ok(())) if !buf.filled().is_empty() => {
                             *pending = pending.saturating_sub(buf.filled().len());
                         }
@@ -303,6 +308,9 @@ impl WsTransport {
                     }
                 }
             }
+        }
+        if let ReadState::Closing { raw_drain: saved, .. } = &mut self.read {
+            *saved = raw_drain;
         }
         if !finished && self.timer.as_mut().poll(cx).is_pending() {
             return Poll::Pending;
@@ -331,7 +339,7 @@ impl WsTransport {
                 }
                 _ if now.duration_since(self.last_seen) >= every => {
                     self.ping_sent = Some(now);
-                    let _ = Pin::new(&mut self.ws).start_send(WsMessage::Ping(Bytes::new()));
+                    let _ = self.ws().start_send(WsMessage::Ping(Bytes::new()));
                     self.timer.as_mut().reset(now + self.config.pong_timeout);
                 }
                 _ => {
@@ -391,7 +399,7 @@ impl Sink<Message> for WsTransport {
         if this.close_sent {
             return Poll::Ready(Err(TransportError::Closed));
         }
-        Pin::new(&mut this.ws).poll_ready(cx).map_err(send_error)
+        this.ws().poll_ready(cx).map_err(send_error)
     }
 
     fn start_send(self: Pin<&mut Self>, item: Message) -> Result<(), TransportError> {
@@ -400,11 +408,11 @@ impl Sink<Message> for WsTransport {
             return Err(TransportError::Closed);
         }
         let text = serde_json::to_string(&item).map_err(|e| TransportError::other(false, e))?;
-        Pin::new(&mut this.ws).start_send(WsMessage::Text(text.into())).map_err(send_error)
+        this.ws().start_send(WsMessage::Text(text.into())).map_err(send_error)
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), TransportError>> {
-        Pin::new(&mut self.get_mut().ws).poll_flush(cx).map_err(send_error)
+        self.get_mut().ws().poll_flush(cx).map_err(send_error)
     }
 
     /// Sends the close frame (1000, or 1001 after a server shutdown), then waits up to
@@ -419,7 +427,7 @@ impl Sink<Message> for WsTransport {
             ReadState::Open => this.enter_closing(None, None),
             ReadState::Closing { .. } => {}
             ReadState::Done => {
-                return Pin::new(&mut this.ws).poll_flush(cx).map(|_| Ok(()));
+                return this.ws().poll_flush(cx).map(|_| Ok(()));
             }
         }
         // A read-side error found while closing was already reported or is moot now.
@@ -429,10 +437,25 @@ impl Sink<Message> for WsTransport {
 }
 
 impl Drop for WsTransport {
+    /// Sends the close frame the application did not (1000, or 1001 after a server shutdown).
+    /// When the socket cannot take it at once, a short task finishes the close (bounded by
+    /// [`WsConfig::close_timeout`]), so the peer sees a close frame rather than a reset.
     fn drop(&mut self) {
-        if !self.close_sent {
-            let frame = self.close_code();
-            self.send_close_frame(frame.code, frame.reason.to_string());
+        if self.close_sent {
+            return;
         }
+        let frame = self.close_code();
+        self.send_close_frame(frame.code, frame.reason.to_string());
+        let mut cx = Context::from_waker(futures::task::noop_waker_ref());
+        if self.ws().poll_flush(&mut cx).is_ready() {
+            return;
+        }
+        let (Ok(runtime), Some(mut ws)) = (tokio::runtime::Handle::try_current(), self.socket.take()) else {
+            return;
+        };
+        let limit = self.config.close_timeout;
+        runtime.spawn(async move {
+            let _ = tokio::time::timeout(limit, futures::future::poll_fn(|cx| Pin::new(&mut ws).poll_flush(cx))).await;
+        });
     }
 }

@@ -150,3 +150,22 @@ async fn the_peer_closing_ends_the_stream_cleanly() {
     let err = session.transport.send(Message::notification("x", &serde_json::json!({})).unwrap()).await.unwrap_err();
     assert!(err.is_fatal(), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dropped_clients_close_cleanly_even_when_their_socket_is_not_ready() {
+    // Freshly connected sockets often cannot be written at once from `Drop`; the close frame
+    // must still reach the server (a clean end of stream, not a reset).
+    let mut listener = listener(WsServerConfig::default()).await;
+    let mut clients = Vec::new();
+    let mut waiting = Vec::new();
+    for _ in 0..200 {
+        clients.push(mcp_transport_ws::connect(&listener.url(), &Default::default()).await.unwrap());
+        let mut session = next_session(&mut listener).await;
+        waiting.push(tokio::spawn(async move { session.transport.next().await.map(|r| r.map(|_| ())) }));
+    }
+    drop(clients);
+    for session in waiting {
+        let end = within("a session's end", session).await.unwrap();
+        assert!(end.is_none(), "expected a clean close, got {end:?}");
+    }
+}
