@@ -383,3 +383,17 @@ async fn a_batch_larger_than_the_concurrency_limit_is_refused() {
     let Message::Batch(items) = raw.recv().await else { panic!("a batch response") };
     assert_eq!(items.len(), 4);
 }
+
+#[tokio::test]
+async fn abandoning_connect_closes_the_half_open_session() {
+    let (mut script, transport) = Scripted::new();
+    let connect = Client::builder().connect(transport);
+    let first = tokio::select! {
+        _ = connect => panic!("nobody answers initialize"),
+        msg = script.recv() => msg,
+    };
+    assert_eq!(first.method(), Some("initialize"));
+    // The connect future is gone: the session task closes its transport.
+    let rest: Vec<Message> = within("the transport to close", script.outgoing.collect()).await;
+    assert!(rest.iter().all(|m| m.method() == Some("notifications/cancelled")), "{rest:?}");
+}

@@ -142,6 +142,10 @@ impl ClientBuilder {
     ///
     /// # Panics
     /// Outside a tokio runtime.
+    ///
+    /// # Cancel safety
+    /// Dropping the future before it completes drops the half-open session: its task ends
+    /// and the transport is closed.
     pub async fn connect(self, transport: impl Transport) -> Result<Client, PeerError> {
         let n = NEXT_CLIENT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let (tx, rx) = mpsc::channel(self.config.outbound_capacity);
@@ -151,6 +155,9 @@ impl ClientBuilder {
         let driver = Driver::new(transport.boxed(), handler, shared.clone(), rx);
         let task = tokio::spawn(driver.run());
         let peer = Peer::new(shared.clone(), None);
+        // Until the handshake is done, giving up (an error, or the caller dropping this
+        // future) closes the session rather than leaving its task behind.
+        let mut abandon = CloseOnDrop(Some(peer.clone()));
 
         let handshake = if self.version.is_stateless() {
             match discover(&peer, &shared, &self.capabilities, &self.info).await {
@@ -165,13 +172,7 @@ impl ClientBuilder {
         } else {
             initialize(&peer, self.version, self.capabilities, self.info).await
         };
-        let (init, version) = match handshake {
-            Ok(done) => done,
-            Err(e) => {
-                peer.close();
-                return Err(e);
-            }
-        };
+        let (init, version) = handshake?;
         let info = PeerInfo {
             protocol_version: version,
             capabilities: serde_json::to_value(&init.capabilities).unwrap_or_default(),
@@ -181,6 +182,7 @@ impl ClientBuilder {
         if !version.is_stateless() {
             peer.notify("notifications/initialized", &serde_json::json!({})).await?;
         }
+        abandon.0 = None;
         Ok(Client { peer, init, version, task: Some(task) })
     }
 }
@@ -231,4 +233,15 @@ async fn discover(
     init.instructions = discovered.instructions;
     let _ = shared.request_meta.set(meta);
     Ok(Some((init, version)))
+}
+
+/// Closes the session when dropped, unless disarmed.
+struct CloseOnDrop(Option<Peer>);
+
+impl Drop for CloseOnDrop {
+    fn drop(&mut self) {
+        if let Some(peer) = self.0.take() {
+            peer.close();
+        }
+    }
 }

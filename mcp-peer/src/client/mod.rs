@@ -254,6 +254,10 @@ impl Client {
     ///
     /// # Errors
     /// [`PeerError::Transport`] when the transport had failed.
+    ///
+    /// # Cancel safety
+    /// The close is requested before the first await: dropping the future still closes the
+    /// session, only the summary is lost.
     pub async fn close(mut self) -> Result<SessionSummary, PeerError> {
         self.peer.close();
         let Some(task) = self.task.take() else {

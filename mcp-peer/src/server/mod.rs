@@ -102,6 +102,11 @@ impl Server {
     ///
     /// # Errors
     /// [`PeerError::Transport`] when the transport failed (in-flight work is dropped then).
+    ///
+    /// # Cancel safety
+    /// Dropping the future ends the session at once: in-flight handlers are dropped, nothing
+    /// more is sent and the transport is dropped without a close. For a graceful end, close
+    /// the transport from the other side or use [`Server::serve_acceptor`]'s shutdown.
     pub async fn serve(&self, transport: impl Transport) -> Result<SessionSummary, PeerError> {
         self.serve_session(IncomingSession::new(transport, SessionInfo::new("custom"))).await
     }
@@ -110,6 +115,9 @@ impl Server {
     /// handlers see in their [`RequestContext`].
     ///
     /// # Errors
+    /// As [`Server::serve`].
+    ///
+    /// # Cancel safety
     /// As [`Server::serve`].
     pub async fn serve_session(&self, session: IncomingSession) -> Result<SessionSummary, PeerError> {
         let (driver, _tx) = self.prepare(session);
@@ -126,6 +134,10 @@ impl Server {
     /// in-flight work for up to [`SessionConfig::shutdown_grace`], and aborts what is left.
     ///
     /// Returns how many sessions were served.
+    ///
+    /// # Cancel safety
+    /// Dropping the future aborts every session it started (their tasks belong to it); use
+    /// `shutdown` for a graceful end.
     pub async fn serve_acceptor<A, S>(&self, acceptor: A, shutdown: S) -> u64
     where
         A: Acceptor,
