@@ -243,3 +243,32 @@ async fn a_line_over_the_default_limit_is_refused_without_being_held() {
     drop(within("the writer", writer).await.unwrap());
     assert!(within("stdio-echo to exit", child.wait()).await.unwrap().success());
 }
+
+/// The client closes stdin while a slow tool call runs: the server finishes it (progress and
+/// result), then exits with status 0.
+#[tokio::test]
+async fn end_of_input_lets_the_fixture_server_finish_a_slow_call() {
+    let mut input = request(
+        1,
+        "initialize",
+        json!({"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "raw", "version": "1"}}),
+    );
+    input += "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}\n";
+    input += &request(
+        2,
+        "tools/call",
+        json!({"name": "test_tool_with_progress", "arguments": {}, "_meta": {"progressToken": "p"}}),
+    );
+    let (lines, stderr, code) = run(spawn("everything-stdio"), input.as_bytes()).await;
+
+    assert_eq!(code, Some(0), "stderr: {stderr}");
+    let progress: Vec<f64> = lines
+        .iter()
+        .filter(|l| l["method"] == "notifications/progress")
+        .map(|l| l["params"]["progress"].as_f64().unwrap())
+        .collect();
+    assert_eq!(progress, [0.0, 50.0, 100.0], "{lines:#?}");
+    let last = lines.last().unwrap();
+    assert_eq!(last["id"], 2, "the result comes last: {lines:#?}");
+    assert_eq!(last["result"]["content"][0]["text"], "Tool with progress executed successfully");
+}
