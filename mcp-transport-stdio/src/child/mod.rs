@@ -269,7 +269,8 @@ impl ChildProcess {
             }
             _ => None,
         };
-        tracing::debug!(program = %program, pid, args = ?self.args, "started MCP server process");
+        // Arguments can carry secrets (`--api-key ...`): logged by count only.
+        tracing::debug!(program = %program, pid, args = self.args.len(), "started MCP server process");
         let (phase_tx, phase_rx) = watch::channel(Phase::Running);
         let (exit_tx, exit_rx) = watch::channel(None);
         let supervised = Supervised { child, program: program.clone(), stderr, escalation: self.escalation };
