@@ -76,9 +76,10 @@
 //! `_meta` names 2026-07-28 without a handshake (log level per request, `resultType`, cache
 //! hints and `serverInfo` on results); a [`Client`] asked for 2026-07-28
 //! ([`ClientBuilder::protocol_version`]) probes `server/discover` and speaks it when offered,
-//! else falls back to the handshake. Not there yet: `InputRequiredResult` (the stateless
-//! replacement for server-to-client requests) and `subscriptions/listen`; both are results
-//! and notifications like the others, so they fit the same dispatch.
+//! else falls back to the handshake. `subscriptions/listen` streams the list-changed and
+//! resource-updated notifications a modern client asked for. Not there yet:
+//! `InputRequiredResult` (the stateless replacement for server-to-client requests); it is a
+//! result like the others, so it fits the same dispatch.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]

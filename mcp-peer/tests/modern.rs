@@ -152,3 +152,65 @@ async fn a_modern_client_falls_back_to_the_handshake_with_a_legacy_server() {
     let result = client.call_tool("echo", &json!({"message": "legacy"})).await.unwrap();
     assert_eq!(result.content[0].as_text(), Some("legacy"));
 }
+
+#[tokio::test]
+async fn subscriptions_listen_acknowledges_then_streams_what_was_asked() {
+    let server = modern_server();
+    let (mut raw, task) = Raw::start(server.clone());
+    let params = json!({
+        "_meta": modern_meta("2026-07-28"),
+        "notifications": {"toolsListChanged": true, "resourceSubscriptions": ["mem://watched"], "bogusKind": true}
+    });
+    raw.send(Message::request("listen-1", "subscriptions/listen", &params).unwrap()).await;
+    let ack = raw.recv().await;
+    assert_eq!(ack.method(), Some("notifications/subscriptions/acknowledged"));
+    let Message::Notification(ack) = ack else { unreachable!() };
+    let ack = ack.params.unwrap().to_value();
+    assert_eq!(ack["_meta"]["io.modelcontextprotocol/subscriptionId"], "listen-1");
+    assert_eq!(ack["notifications"], json!({"toolsListChanged": true, "resourceSubscriptions": ["mem://watched"]}));
+
+    server.notify_resource_updated("mem://other"); // not asked for
+    server.add_prompt(mcp_core::schema::Prompt::new("p"), |_c: RequestContext, _a| async move {
+        Ok(mcp_core::schema::GetPromptResult::new([]))
+    }); // prompts not asked for
+    server.notify_resource_updated("mem://watched");
+    let updated = raw.recv().await;
+    assert_eq!(updated.method(), Some("notifications/resources/updated"));
+    assert_eq!(updated.related_request(), Some(&RequestId::from("listen-1")));
+    let Message::Notification(n) = &updated else { unreachable!() };
+    let p = n.params.as_ref().unwrap().to_value();
+    assert_eq!(p["uri"], "mem://watched");
+    assert_eq!(p["_meta"]["io.modelcontextprotocol/subscriptionId"], "listen-1");
+    server.add_tool(Tool::new("new", json!({"type": "object"})), |_c: RequestContext, _a: Value| async move {
+        Ok(CallToolResult::text("x"))
+    });
+    assert_eq!(raw.recv().await.method(), Some("notifications/tools/list_changed"));
+
+    // Cancelling the listen request ends the subscription without a response.
+    raw.send(Message::notification("notifications/cancelled", &json!({"requestId": "listen-1"})).unwrap()).await;
+    let pong = raw.call("ping", json!({})).await; // ordered after the cancellation
+    assert_eq!(result(&pong), json!({}));
+    server.notify_resource_updated("mem://watched");
+    let after = raw.call("ping", json!({})).await;
+    assert!(matches!(after, Message::Response(_)), "nothing but the ping's answer: {after}");
+    drop(raw);
+    let summary = common::within("the session to end", task).await.unwrap().unwrap();
+    assert_eq!(summary.end, mcp_peer::SessionEnd::PeerClosed);
+}
+
+#[tokio::test]
+async fn an_open_subscription_ends_gracefully_when_the_session_closes() {
+    let (mut script, transport) = common::Scripted::new();
+    let task = tokio::spawn(async move { modern_server().serve(transport).await });
+    let params = json!({"_meta": modern_meta("2026-07-28"), "notifications": {"toolsListChanged": true}});
+    script.push(Ok(Message::request(7, "subscriptions/listen", &params).unwrap())).await;
+    assert_eq!(script.recv().await.method(), Some("notifications/subscriptions/acknowledged"));
+    script.incoming.close_channel(); // EOF: the subscription is answered, the session ends at once
+    let end = script.recv().await;
+    assert_eq!(end.id(), Some(&RequestId::Number(7)));
+    let done = result(&end);
+    assert_eq!(done["resultType"], "complete");
+    assert_eq!(done["_meta"]["io.modelcontextprotocol/subscriptionId"], 7);
+    let summary = common::within("the session to end", task).await.unwrap().unwrap();
+    assert_eq!(summary.end, mcp_peer::SessionEnd::PeerClosed);
+}

@@ -157,3 +157,28 @@ async fn stateless_results_validate_against_2026_07_28() {
     let unsupported = raw.call("tools/list", json!({"_meta": {"io.modelcontextprotocol/protocolVersion": "1999-01-01", "io.modelcontextprotocol/clientCapabilities": {}}})).await;
     spec.check("UnsupportedProtocolVersionError", &message(&unsupported), revision);
 }
+
+#[tokio::test]
+async fn subscription_messages_validate_against_2026_07_28() {
+    let revision = "2026-07-28";
+    let spec = Spec::load(revision);
+    let (mut script, transport) = common::Scripted::new();
+    let server = full_server(true);
+    let task = tokio::spawn({
+        let server = server.clone();
+        async move { server.serve(transport).await }
+    });
+    let params = json!({
+        "_meta": {"io.modelcontextprotocol/protocolVersion": revision, "io.modelcontextprotocol/clientCapabilities": {}},
+        "notifications": {"toolsListChanged": true, "resourceSubscriptions": ["mem://a"]}
+    });
+    script.push(Ok(Message::request(1, "subscriptions/listen", &params).unwrap())).await;
+    spec.check("SubscriptionsAcknowledgedNotification", &message(&script.recv().await), revision);
+    server.notify_resource_updated("mem://a");
+    spec.check("ResourceUpdatedNotification", &message(&script.recv().await), revision);
+    server.remove_tool("echo");
+    spec.check("ToolListChangedNotification", &message(&script.recv().await), revision);
+    script.incoming.close_channel();
+    spec.check("SubscriptionsListenResultResponse", &message(&script.recv().await), revision);
+    common::within("the session to end", task).await.unwrap().unwrap();
+}

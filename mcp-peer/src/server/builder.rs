@@ -110,7 +110,7 @@ impl ServerBuilder {
     /// When on, `server/discover` is answered (a probing client then picks 2026-07-28), and a
     /// request whose `_meta` names 2026-07-28 is served without `initialize`, with its log
     /// level from its own `_meta` and `resultType`, cache hints and `serverInfo` added to its
-    /// result. Either way a request naming a revision the server does not speak gets -32022
+    /// result; `subscriptions/listen` delivers list changes and resource updates. Either way a request naming a revision the server does not speak gets -32022
     /// with the supported list, and legacy clients are served as before.
     #[must_use]
     pub fn stateless_revision(mut self, enabled: bool) -> Self {

@@ -3,6 +3,7 @@
 mod builder;
 mod client_requests;
 mod context;
+mod listen;
 mod modern;
 mod registry;
 mod session;

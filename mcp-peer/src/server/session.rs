@@ -17,6 +17,7 @@ use serde_json::Value;
 
 use super::Server;
 use super::context::{LogFloor, RequestContext};
+use super::listen::Listens;
 use super::modern::{self, ModernMeta};
 use super::registry::{Registry, page};
 use crate::session::cancel::CancelSignal;
@@ -49,6 +50,8 @@ pub(crate) struct ServerSession {
     /// What `initialize` announced; list_changed goes out only for these.
     capabilities: ServerCapabilities,
     subscriptions: HashSet<String>,
+    /// `subscriptions/listen` requests in flight (2026-07-28).
+    listens: Listens,
     /// Where the request being dispatched takes its log level from.
     log_floor: LogFloor,
 }
@@ -143,6 +146,7 @@ impl ServerSession {
             initialized: false,
             capabilities: ServerCapabilities::default(),
             subscriptions: HashSet::new(),
+            listens: Listens::default(),
             log_floor: LogFloor::Session,
         }
     }
@@ -333,24 +337,27 @@ impl ServerSession {
             _ => return Dispatch::Now(Err(modern::unsupported(&meta.protocol_version, inner.modern))),
         }
         self.server.registry(&mut self.registry);
-        if request.method == "server/discover" {
-            return Dispatch::Now(self.discover());
-        }
-        if !METHODS.contains(&request.method.as_str())
-            || matches!(request.method.as_str(), "initialize" | "logging/setLevel")
-        {
-            return Dispatch::Now(Err(ErrorObject::method_not_found(&request.method)));
-        }
-        self.log_floor = LogFloor::Request(meta.log_level);
         let method = request.method.clone();
         let info = inner.info.clone();
-        let dispatch = self.dispatch(request, shared, cancel);
-        self.log_floor = LogFloor::Session;
-        match dispatch {
-            Dispatch::Now(result) => Dispatch::Now(result.and_then(|raw| modern::stamp(raw, &method, &info))),
-            Dispatch::Later(future) => {
-                Dispatch::Later(async move { future.await.and_then(|raw| modern::stamp(raw, &method, &info)) }.boxed())
+        let dispatch = match method.as_str() {
+            "server/discover" => return Dispatch::Now(self.discover()),
+            "subscriptions/listen" => self.listens.open(&request, shared),
+            "initialize" | "logging/setLevel" | "resources/subscribe" | "resources/unsubscribe" => {
+                return Dispatch::Now(Err(ErrorObject::method_not_found(&method)));
             }
+            m if !METHODS.contains(&m) => return Dispatch::Now(Err(ErrorObject::method_not_found(m))),
+            _ => {
+                self.log_floor = LogFloor::Request(meta.log_level);
+                let dispatch = self.dispatch(request, shared, cancel);
+                self.log_floor = LogFloor::Session;
+                dispatch
+            }
+        };
+        let stamp = move |result: HandlerResult| result.and_then(|raw| modern::stamp(raw, &method, &info));
+        match dispatch {
+            Dispatch::Now(result) => Dispatch::Now(stamp(result)),
+            Dispatch::Later(future) => Dispatch::Later(future.map(stamp).boxed()),
+            Dispatch::Stream { first, future } => Dispatch::Stream { first, future: future.map(stamp).boxed() },
         }
     }
 
@@ -434,10 +441,25 @@ impl Handler for ServerSession {
         }
     }
 
-    fn on_event(&mut self, event: SessionEvent, _shared: &Arc<Shared>) -> Option<Message> {
-        if !self.initialized {
-            return None;
+    fn on_event(&mut self, event: SessionEvent, _shared: &Arc<Shared>) -> Vec<Message> {
+        let mut out = self.listens.on_event(&event);
+        if self.initialized
+            && let Some(msg) = self.legacy_event(event)
+        {
+            out.push(msg);
         }
+        out
+    }
+
+    fn on_close(&mut self, _shared: &Arc<Shared>) {
+        self.server.forget_session(self.key);
+    }
+}
+
+impl ServerSession {
+    /// The notification a legacy session gets about `event`, per what `initialize` announced
+    /// and what it subscribed to.
+    fn legacy_event(&self, event: SessionEvent) -> Option<Message> {
         let caps = &self.capabilities;
         let listed = |announced: Option<bool>, method: &str| {
             (announced == Some(true)).then(|| Message::notification(method, &serde_json::json!({})).ok()).flatten()
@@ -460,9 +482,5 @@ impl Handler for ServerSession {
                 })
                 .flatten(),
         }
-    }
-
-    fn on_close(&mut self, _shared: &Arc<Shared>) {
-        self.server.forget_session(self.key);
     }
 }

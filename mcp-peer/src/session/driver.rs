@@ -282,6 +282,7 @@ impl<H: Handler> Driver<H> {
     /// Stops reading (the peer closed, or a local close) and starts the drain deadline.
     fn stop_reading(&mut self, how: Reading) {
         self.reading = how;
+        self.shared.closing.cancel();
         self.drain_timer = Some(Box::pin(tokio::time::sleep(self.shared.config.shutdown_grace)));
     }
 
@@ -295,6 +296,7 @@ impl<H: Handler> Driver<H> {
     fn transport_failed(&mut self, error: TransportError) -> SessionEnd {
         let why = error.to_string();
         self.fatal = Some(error);
+        self.shared.closing.cancel();
         self.fail_pending(&format!("the transport failed: {why}"));
         for (_, cancel) in self.cancels.drain() {
             cancel.cancel();
@@ -331,7 +333,7 @@ impl<H: Handler> Driver<H> {
                 }
             }
             Outbound::Event(event) => {
-                if let Some(msg) = self.handler.on_event(event, &self.shared) {
+                for msg in self.handler.on_event(event, &self.shared) {
                     self.queue(msg);
                 }
             }
@@ -390,6 +392,11 @@ impl<H: Handler> Driver<H> {
                 self.respond(batch, msg);
             }
             Dispatch::Later(future) => {
+                self.cancels.insert(id.clone(), cancel.clone());
+                self.inflight.push(InFlight::new(id, batch, cancel, future));
+            }
+            Dispatch::Stream { first, future } => {
+                self.queue(first);
                 self.cancels.insert(id.clone(), cancel.clone());
                 self.inflight.push(InFlight::new(id, batch, cancel, future));
             }

@@ -81,6 +81,9 @@ pub(crate) struct Shared {
     /// `_meta` entries every outgoing request carries (the stateless revision's protocol
     /// version, client capabilities and identity); unset in legacy sessions.
     pub(crate) request_meta: OnceLock<serde_json::Map<String, serde_json::Value>>,
+    /// Fired when the session stops reading (the peer closed, a local close, a transport
+    /// failure): long-lived requests end themselves on it.
+    pub(crate) closing: CancelSignal,
     /// The minimum `LogLevel` (as u8) the peer asked for with `logging/setLevel`.
     pub(crate) log_level: AtomicU8,
 }
@@ -101,6 +104,7 @@ impl Shared {
             info,
             peer_info: OnceLock::new(),
             request_meta: OnceLock::new(),
+            closing: CancelSignal::default(),
             log_level: AtomicU8::new(log_level),
         }
     }
@@ -116,6 +120,9 @@ pub(crate) enum Dispatch {
     Now(HandlerResult),
     /// The answer comes from a future the session runs in its in-flight set.
     Later(BoxFuture<'static, HandlerResult>),
+    /// A long-lived request (a subscription): `first` goes out at once, before anything the
+    /// request produces later, and the answer comes when `future` completes.
+    Stream { first: mcp_core::Message, future: BoxFuture<'static, HandlerResult> },
 }
 
 /// The role-specific part of a session: what the server or client does with incoming messages.
@@ -126,9 +133,9 @@ pub(crate) trait Handler: Send + 'static {
     /// Handles a notification other than cancellation and progress (the engine's own).
     fn on_notification(&mut self, notification: Notification, shared: &Arc<Shared>);
 
-    /// Turns an event into a message for the peer, if the peer wants it.
-    fn on_event(&mut self, _event: SessionEvent, _shared: &Arc<Shared>) -> Option<mcp_core::Message> {
-        None
+    /// Turns an event into the messages the peer wants about it (often none).
+    fn on_event(&mut self, _event: SessionEvent, _shared: &Arc<Shared>) -> Vec<mcp_core::Message> {
+        Vec::new()
     }
 
     /// Whether JSON-RPC batches are allowed (the negotiated revision is 2025-03-26).
