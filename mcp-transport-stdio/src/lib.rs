@@ -72,6 +72,7 @@
 mod child;
 mod config;
 mod framing;
+mod runtime;
 mod socket;
 #[cfg(unix)]
 mod stdio;

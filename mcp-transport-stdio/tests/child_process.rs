@@ -217,3 +217,11 @@ mod libc_sig {
     pub(crate) const TERM: i32 = 15;
     pub(crate) const KILL: i32 = 9;
 }
+
+#[test]
+fn outside_a_runtime_is_an_error_not_a_panic() {
+    let error = ChildProcess::new("cat").spawn().unwrap_err();
+    assert!(error.to_string().contains("inside a tokio runtime"), "{error}");
+    let error = mcp_transport_stdio::UnixAcceptor::bind("/nonexistent/x.sock").unwrap_err();
+    assert!(error.to_string().contains("inside a tokio runtime"), "{error}");
+}

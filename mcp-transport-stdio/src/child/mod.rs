@@ -246,12 +246,10 @@ impl ChildProcess {
     /// Starts the child.
     ///
     /// # Errors
-    /// When the program cannot be started (not found, not executable, bad working directory);
-    /// the error names the program.
-    ///
-    /// # Panics
-    /// When called outside a tokio runtime.
+    /// When the program cannot be started (not found, not executable, bad working directory),
+    /// naming the program; when called outside a tokio runtime.
     pub fn spawn(&self) -> io::Result<ChildProcessTransport> {
+        crate::runtime::require("ChildProcess::spawn")?;
         let program: Arc<str> = self.program.to_string_lossy().into();
         let mut child = self
             .command()

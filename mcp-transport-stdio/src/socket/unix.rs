@@ -103,10 +103,8 @@ impl UnixAcceptor {
     /// Listens on `path` with the default settings.
     ///
     /// # Errors
-    /// When another server listens on `path`, or binding fails.
-    ///
-    /// # Panics
-    /// When called outside a tokio runtime.
+    /// When another server listens on `path`, binding fails, or it is called outside a tokio
+    /// runtime.
     pub fn bind(path: impl AsRef<Path>) -> io::Result<Self> {
         Self::bind_with(path, ListenerConfig::default())
     }
@@ -115,10 +113,8 @@ impl UnixAcceptor {
     ///
     /// # Errors
     /// As [`bind`](Self::bind).
-    ///
-    /// # Panics
-    /// When called outside a tokio runtime.
     pub fn bind_with(path: impl AsRef<Path>, config: ListenerConfig) -> io::Result<Self> {
+        crate::runtime::require("UnixAcceptor::bind")?;
         let path = path.as_ref();
         let listener = match UnixListener::bind(path) {
             Err(e) if e.kind() == io::ErrorKind::AddrInUse => match std::os::unix::net::UnixStream::connect(path) {

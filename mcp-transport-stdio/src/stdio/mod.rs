@@ -20,11 +20,9 @@ use guard::StdioGuard;
 /// See [`StdioTransport`]. Call it early, before other code writes to stdout.
 ///
 /// # Errors
-/// `AlreadyExists` if a [`StdioTransport`] is already alive in this process, or the operating
-/// system's error when the descriptors cannot be duplicated or redirected.
-///
-/// # Panics
-/// When called outside a tokio runtime.
+/// `AlreadyExists` if a [`StdioTransport`] is already alive in this process; an error saying so
+/// outside a tokio runtime; the operating system's error when the descriptors cannot be
+/// duplicated or redirected.
 pub fn stdio() -> io::Result<StdioTransport> {
     StdioTransport::with_config(&StdioConfig::default())
 }
@@ -79,10 +77,8 @@ impl StdioTransport {
     ///
     /// # Errors
     /// As [`stdio`].
-    ///
-    /// # Panics
-    /// When called outside a tokio runtime.
     pub fn with_config(config: &StdioConfig) -> io::Result<Self> {
+        crate::runtime::require("mcp_transport_stdio::stdio()")?;
         let (guard, fds) = StdioGuard::install()?;
         let reader = FdReader::new(fds.input, fds.input_kind)?;
         let writer = FdWriter::new(fds.output, fds.output_kind)?;
