@@ -54,8 +54,12 @@ impl NatsAcceptor {
             .queue_subscribe(connect_subject.clone(), subjects.queue_group().to_owned())
             .await
             .map_err(|source| NatsError::Subscribe { subject: connect_subject.clone(), source })?;
-        if let Err(err) = client.flush().await {
-            tracing::warn!(error = %err, "could not flush the NATS connection after subscribing");
+        // Once flushed, the NATS server has the subscription. Bounded: a connection that is down
+        // would hold the flush until it is back.
+        match tokio::time::timeout(config.session.heartbeat.grace(), client.flush()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(err)) => tracing::warn!(error = %err, "could not flush the NATS connection after subscribing"),
+            Err(_) => tracing::warn!("the NATS connection did not flush in time after subscribing; it may be down"),
         }
         let (tx, rx) = mpsc::channel(config.accept_backlog.saturating_sub(1));
         let active = Arc::new(AtomicUsize::new(0));

@@ -119,7 +119,10 @@ impl NatsUrl {
     /// # Errors
     /// [`NatsError::Connect`] when the server cannot be reached or refuses the credentials.
     pub async fn connect_with(&self, options: ConnectOptions) -> Result<async_nats::Client, NatsError> {
-        options.connect(self.server()).await.map_err(|source| NatsError::Connect { server: self.server(), source })
+        // Boxed: async-nats' connect future is some 20 KiB, too big to inline into callers'.
+        Box::pin(options.connect(self.server()))
+            .await
+            .map_err(|source| NatsError::Connect { server: self.server(), source })
     }
 
     /// Connects with [`connect_options`](Self::connect_options).

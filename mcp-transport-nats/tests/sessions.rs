@@ -344,3 +344,24 @@ async fn a_nats_restart_mid_request_gives_an_answer_or_a_clear_error() {
     drop(client);
     within("the server session to end", serve).await.unwrap();
 }
+
+#[tokio::test]
+async fn nats_level_auth_comes_from_the_url_or_connect_options() {
+    let server = NatsServer::builder().token("nats-secret").start().await;
+    let port = server.port();
+    let url: mcp_transport_nats::NatsUrl = format!("nats://nats-secret@127.0.0.1:{port}/authed").parse().unwrap();
+    assert!(!url.to_string().contains("nats-secret"), "{url}");
+    let nc = within("a connection with the URL's token", url.connect()).await.unwrap();
+    let mut acceptor = NatsAcceptor::bind(nc.clone(), url.server_config()).await.unwrap();
+    let _client = connect(&nc, url.client_config()).await.unwrap();
+    within("a session", acceptor.next()).await.unwrap();
+
+    let wrong: mcp_transport_nats::NatsUrl = format!("nats://guess@127.0.0.1:{port}/authed").parse().unwrap();
+    match within("a refused connection", wrong.connect_with(wrong.connect_options())).await {
+        Err(err @ NatsError::Connect { .. }) => {
+            let shown = err.to_string();
+            assert!(shown.contains(&format!("127.0.0.1:{port}")) && !shown.contains("guess"), "{shown}");
+        }
+        other => panic!("a wrong token must be refused, got {:?}", other.map(|_| "a client")),
+    }
+}
