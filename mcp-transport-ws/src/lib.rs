@@ -89,10 +89,11 @@
 //!
 //! # Reconnecting clients
 //!
-//! [`connect`] makes one connection. A dropped WebSocket is a lost MCP session (the server
-//! keeps no state between connections): to go on, connect again and initialize a new
-//! session; requests that were pending on the old connection must be failed, because whether
-//! the server executed them is unknown.
+//! [`connect`] makes one connection. [`connect_reconnecting`] reconnects with backoff after a
+//! loss: a dropped WebSocket is a lost MCP session, so the reconnect starts a new session
+//! (initialized as the first one was), and requests pending on the old connection fail with
+//! [`CONNECTION_LOST`] because whether the server ran them is unknown. See the [`reconnect`]
+//! module for the details.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -104,6 +105,7 @@ mod config;
 mod error;
 mod listener;
 mod origin;
+pub mod reconnect;
 mod server;
 mod transport;
 
@@ -114,5 +116,6 @@ pub use config::{DEFAULT_MAX_MESSAGE_BYTES, WsConfig};
 pub use error::WsCloseReason;
 pub use listener::WsListener;
 pub use origin::OriginPolicy;
+pub use reconnect::{CONNECTION_LOST, Reconnect, connect_reconnecting};
 pub use server::{SUBPROTOCOL, WsAcceptor, WsServer, WsServerConfig, is_websocket_upgrade};
 pub use transport::WsTransport;
