@@ -3,6 +3,7 @@
 mod common;
 
 use common::{Raw, builder, error_code, result};
+use mcp_core::Message;
 use serde_json::json;
 
 #[tokio::test]
@@ -73,4 +74,56 @@ async fn malformed_initialize_params_are_invalid_params() {
     let resp = raw.call("initialize", json!({"capabilities": {}})).await;
     assert_eq!(error_code(&resp), -32602);
     raw.initialize("2025-11-25").await;
+}
+
+#[tokio::test]
+async fn malformed_params_for_every_method_get_an_answer_and_the_session_goes_on() {
+    let (mut raw, _task) = Raw::start(builder().stateless_revision(true).build());
+    raw.initialize("2025-11-25").await;
+    let methods = [
+        "initialize",
+        "ping",
+        "tools/list",
+        "tools/call",
+        "resources/list",
+        "resources/templates/list",
+        "resources/read",
+        "resources/subscribe",
+        "resources/unsubscribe",
+        "prompts/list",
+        "prompts/get",
+        "completion/complete",
+        "logging/setLevel",
+        "server/discover",
+        "subscriptions/listen",
+    ];
+    let bad_params = [
+        json!([]),
+        json!([1, 2, 3]),
+        json!({"name": 5}),
+        json!({"name": "echo", "arguments": "not an object"}),
+        json!({"name": "echo", "arguments": [1]}),
+        json!({"uri": null}),
+        json!({"cursor": 7}),
+        json!({"cursor": "-1"}),
+        json!({"cursor": "99999999999999999999999"}),
+        json!({"level": "loudest"}),
+        json!({"ref": 1, "argument": {}}),
+        json!({"_meta": 5}),
+        json!({"_meta": {"progressToken": {"nested": true}}, "name": "echo", "arguments": {"message": "x"}}),
+        json!({"_meta": {"io.modelcontextprotocol/protocolVersion": 2026}}),
+        json!({"name": "echo", "arguments": {"message": "x".repeat(100_000)}}),
+    ];
+    let mut answered = 0;
+    for method in methods {
+        for params in &bad_params {
+            let reply = raw.call(method, params.clone()).await;
+            assert!(matches!(reply, Message::Response(_) | Message::Error(_)), "{method} {params}: {reply}");
+            answered += 1;
+        }
+    }
+    assert_eq!(answered, methods.len() * bad_params.len());
+    assert_eq!(result(&raw.call("ping", json!({})).await), json!({}));
+    let echo = result(&raw.call("tools/call", json!({"name": "echo", "arguments": {"message": "fine"}})).await);
+    assert_eq!(echo["content"][0]["text"], "fine");
 }
