@@ -28,7 +28,12 @@ pub fn example(name: &str) -> PathBuf {
 
 /// Awaits `fut`, failing the test with `what` if it takes more than 30 s.
 pub async fn within<T>(what: &str, fut: impl Future<Output = T>) -> T {
-    tokio::time::timeout(Duration::from_secs(30), fut)
+    within_secs(30, what, fut).await
+}
+
+/// Awaits `fut`, failing the test with `what` if it takes more than `secs` seconds.
+pub async fn within_secs<T>(secs: u64, what: &str, fut: impl Future<Output = T>) -> T {
+    tokio::time::timeout(Duration::from_secs(secs), fut)
         .await
-        .unwrap_or_else(|_| panic!("timed out after 30 s waiting for {what}"))
+        .unwrap_or_else(|_| panic!("timed out after {secs} s waiting for {what}"))
 }
