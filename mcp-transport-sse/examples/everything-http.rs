@@ -34,7 +34,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let (server, mut sessions) = HttpServer::new(HttpServerConfig::default());
     let listener = tokio::net::TcpListener::bind(listen).await?;
-    println!("listening on http://{}", listener.local_addr()?);
+    // The one line on stdout: tests and scripts read the bound address from it.
+    #[allow(clippy::print_stdout)]
+    {
+        println!("listening on http://{}", listener.local_addr()?);
+    }
 
     let fixture = mcp_testkit::fixtures::everything();
     tokio::spawn(async move {

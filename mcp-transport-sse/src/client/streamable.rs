@@ -14,11 +14,12 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use futures::future::BoxFuture;
+use futures::future::Shared;
 use futures::{FutureExt, Sink};
 use http::StatusCode;
 use http::header::{ACCEPT, CONTENT_TYPE};
 use mcp_core::{ErrorObject, Message, RequestId, TransportError};
-use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, mpsc, watch};
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
 use tokio_util::sync::{CancellationToken, PollSemaphore};
 
 use super::sse_reader::{Cursor, EventReader, Item, decode_data};
@@ -46,12 +47,16 @@ pub fn connect_streamable_http(url: &str, config: HttpClientConfig) -> Result<Ht
         version: Mutex::new(None),
         inbound,
         closed: closed.clone(),
-        init_gate: watch::channel(true).0,
         sending: AtomicUsize::new(0),
         sent: Notify::new(),
     });
-    let sink =
-        ClientSink { permits: PollSemaphore::new(Arc::clone(&inner.permits)), inner, permit: None, closing: None };
+    let sink = ClientSink {
+        permits: PollSemaphore::new(Arc::clone(&inner.permits)),
+        inner,
+        permit: None,
+        last_gate: None,
+        closing: None,
+    };
     Ok(HttpClientTransport::new(Box::pin(sink), rx, session_id, closed))
 }
 
@@ -64,8 +69,6 @@ struct Inner {
     version: Mutex<Option<String>>,
     inbound: mpsc::Sender<Result<Message, TransportError>>,
     closed: CancellationToken,
-    /// `false` while an `initialize` POST is in flight: later messages wait for the session id.
-    init_gate: watch::Sender<bool>,
     /// POSTs whose response headers have not arrived: close waits for them.
     sending: AtomicUsize,
     sent: Notify,
@@ -126,10 +129,6 @@ impl Inner {
         self.closed.cancel();
     }
 
-    fn open_gate(&self) {
-        self.init_gate.send_replace(true);
-    }
-
     async fn sleep(&self, delay: Duration) -> bool {
         tokio::select! {
             () = tokio::time::sleep(delay) => true,
@@ -170,7 +169,36 @@ struct ClientSink {
     inner: Arc<Inner>,
     permits: PollSemaphore,
     permit: Option<OwnedSemaphorePermit>,
+    /// Fires when the latest ordering message (see [`Gate`]) reached the server.
+    last_gate: Option<Shared<oneshot::Receiver<()>>>,
     closing: Option<BoxFuture<'static, ()>>,
+}
+
+/// Keeps send order where it matters. POSTs run concurrently, so two messages could reach the
+/// server out of order. `initialize` (whose answer carries the session id), notifications and
+/// responses are quick to accept, and the server must see them in order (`initialized` before
+/// the next request, a reply before the caller's next message): every message waits until the
+/// last such message sent before it got its HTTP response headers. Requests do not hold up later
+/// messages (their answers may stream for long).
+struct Gate {
+    wait: Option<Shared<oneshot::Receiver<()>>>,
+    open: Option<oneshot::Sender<()>>,
+}
+
+impl Gate {
+    async fn wait(&mut self, closed: &CancellationToken) -> bool {
+        let Some(wait) = self.wait.take() else { return true };
+        tokio::select! {
+            _ = wait => true,
+            () = closed.cancelled() => false,
+        }
+    }
+
+    fn open(&mut self) {
+        if let Some(open) = self.open.take() {
+            let _ = open.send(());
+        }
+    }
 }
 
 impl Sink<Message> for ClientSink {
@@ -196,12 +224,15 @@ impl Sink<Message> for ClientSink {
         }
         let permit = self.permit.take();
         let is_init = matches!(&message, Message::Request(r) if r.method == "initialize");
-        if is_init {
-            // Close the gate now, in send order, so every later message waits for the session id.
-            self.inner.init_gate.send_replace(false);
+        let ordering = is_init || !matches!(message, Message::Request(_) | Message::Batch(_));
+        let mut gate = Gate { wait: self.last_gate.clone(), open: None };
+        if ordering {
+            let (open, opened) = oneshot::channel();
+            gate.open = Some(open);
+            self.last_gate = Some(opened.shared());
         }
         self.inner.sending.fetch_add(1, Ordering::AcqRel);
-        tokio::spawn(post(Arc::clone(&self.inner), message, is_init, permit));
+        tokio::spawn(post(Arc::clone(&self.inner), message, is_init, gate, permit));
         Ok(())
     }
 
@@ -246,13 +277,16 @@ async fn close(inner: Arc<Inner>) {
 
 // ===== one POST =====
 
-async fn post(inner: Arc<Inner>, message: Message, is_init: bool, _permit: Option<OwnedSemaphorePermit>) {
-    if !is_init {
-        let mut gate = inner.init_gate.subscribe();
-        tokio::select! {
-            _ = gate.wait_for(|open| *open) => {}
-            () = inner.closed.cancelled() => { finish_sending(&inner); return; }
-        }
+async fn post(
+    inner: Arc<Inner>,
+    message: Message,
+    is_init: bool,
+    mut gate: Gate,
+    _permit: Option<OwnedSemaphorePermit>,
+) {
+    if !gate.wait(&inner.closed).await {
+        finish_sending(&inner);
+        return;
     }
     let ids = request_ids(&message);
     let initialized = matches!(&message, Message::Notification(n) if n.method == "notifications/initialized");
@@ -271,9 +305,7 @@ async fn post(inner: Arc<Inner>, message: Message, is_init: bool, _permit: Optio
     let response = match result {
         Ok(response) => response,
         Err(err) => {
-            if is_init {
-                inner.open_gate();
-            }
+            gate.open();
             tracing::warn!(error = %err, "POST to the MCP endpoint failed");
             inner.fail_requests(ids, &format!("HTTP request failed: {err}")).await;
             return;
@@ -282,15 +314,14 @@ async fn post(inner: Arc<Inner>, message: Message, is_init: bool, _permit: Optio
     if is_init && let Some(id) = response.headers().get(SESSION_ID).and_then(|v| v.to_str().ok()) {
         *inner.session_id.lock().unwrap_or_else(PoisonError::into_inner) = Some(id.to_owned());
     }
+    // The server has the message (and we have the session id): later messages may go.
+    gate.open();
     let status = response.status();
     if status == StatusCode::NOT_FOUND && had_session {
         inner.expired().await;
         return;
     }
     if !status.is_success() {
-        if is_init {
-            inner.open_gate();
-        }
         let url = response.url().to_string();
         let body = response.text().await.unwrap_or_default();
         let detail = HttpClientError::Status { status: status.as_u16(), url, body: body.chars().take(500).collect() };
@@ -305,18 +336,12 @@ async fn post(inner: Arc<Inner>, message: Message, is_init: bool, _permit: Optio
         return;
     }
     if is_sse(&response) {
-        if is_init {
-            inner.open_gate();
-        }
         read_post_stream(&inner, response, ids.into_iter().collect()).await;
     } else {
         let body = response.bytes().await;
         match body {
             Ok(bytes) => inner.deliver(Message::from_slice(&bytes).map_err(TransportError::from)).await,
             Err(err) => inner.fail_requests(ids, &format!("reading the response failed: {err}")).await,
-        }
-        if is_init {
-            inner.open_gate();
         }
     }
 }
@@ -354,7 +379,9 @@ async fn read_post_stream(inner: &Inner, response: reqwest::Response, mut pendin
         }
         tracing::debug!(last_event_id = %last, attempt = attempts, "resuming a response stream");
         match inner.get(Some(&last)).await {
-            Ok(resp) if resp.status() == StatusCode::NOT_FOUND => return inner.expired().await,
+            Ok(resp) if resp.status() == StatusCode::NOT_FOUND && inner.session().is_some() => {
+                return inner.expired().await;
+            }
             Ok(resp) if resp.status().is_success() && is_sse(&resp) => response = Some(resp),
             Ok(resp) => tracing::debug!(status = %resp.status(), "resumption refused"),
             Err(err) => tracing::debug!(error = %err, "resumption failed"),
@@ -416,9 +443,11 @@ async fn standalone(inner: Arc<Inner>) {
                 tracing::debug!("the server offers no standalone GET stream");
                 return;
             }
-            Ok(resp) if resp.status() == StatusCode::NOT_FOUND => return inner.expired().await,
-            Ok(resp) if resp.status() == StatusCode::CONFLICT => {
-                tracing::debug!("a standalone GET stream is already open");
+            Ok(resp) if resp.status() == StatusCode::NOT_FOUND && inner.session().is_some() => {
+                return inner.expired().await;
+            }
+            Ok(resp) if resp.status() == StatusCode::CONFLICT || resp.status() == StatusCode::NOT_FOUND => {
+                tracing::debug!(status = %resp.status(), "no standalone GET stream for this client");
                 return;
             }
             Ok(resp) if resp.status().is_success() && is_sse(&resp) => {

@@ -204,3 +204,44 @@ pub async fn read_events(
 pub fn messages(events: &[mcp_transport_sse::sse::SseEvent]) -> Vec<Value> {
     events.iter().filter(|e| !e.data.is_empty()).map(|e| serde_json::from_str(&e.data).unwrap()).collect()
 }
+
+/// Builds (once per test binary) and returns the path of one of this crate's examples.
+pub fn example(name: &str) -> std::path::PathBuf {
+    static BUILT: std::sync::OnceLock<()> = std::sync::OnceLock::new();
+    BUILT.get_or_init(|| {
+        let status = std::process::Command::new(env!("CARGO"))
+            .args(["build", "--quiet", "-p", "mcp-transport-sse", "--examples"])
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .status()
+            .expect("run cargo to build the examples");
+        assert!(status.success(), "building the examples of mcp-transport-sse failed");
+    });
+    // This test binary is <target>/<profile>/deps/<name>; examples live in <target>/<profile>/examples.
+    let exe = std::env::current_exe().expect("the test binary's path");
+    let profile_dir = exe.parent().and_then(|deps| deps.parent()).expect("<target>/<profile>");
+    let path = profile_dir.join("examples").join(name);
+    assert!(path.exists(), "example {name} was not built at {}", path.display());
+    path
+}
+
+/// The everything-http example, running on a free loopback port; killed on drop.
+pub struct Everything {
+    pub child: tokio::process::Child,
+    /// `http://127.0.0.1:PORT`
+    pub base: String,
+}
+
+pub async fn everything_http() -> Everything {
+    use tokio::io::AsyncBufReadExt;
+    let mut child = tokio::process::Command::new(example("everything-http"))
+        .args(["--listen", "127.0.0.1:0"])
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start the everything-http example");
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = tokio::io::BufReader::new(stdout).lines();
+    let line = within("the example's listening line", lines.next_line()).await.unwrap().expect("a line");
+    let base = line.strip_prefix("listening on ").expect("listening on http://...").to_owned();
+    Everything { child, base }
+}
