@@ -233,3 +233,69 @@ async fn a_dead_client_is_dropped_by_the_server() {
     let err = within("the server's stream to fail", server_side.next()).await.unwrap().unwrap_err();
     assert!(err.is_fatal() && err.to_string().contains("stopped heartbeating"), "{err}");
 }
+
+/// Closed sessions leave no key, stream or subscription behind.
+async fn closed_sessions_leave_nothing_in_redis(mode: Mode) {
+    let redis = RedisServer::start().await;
+    let server = Instance::start(config(&redis.url(), "leak", mode));
+    let bus = RedisBus::open(config(&redis.url(), "leak", mode)).await.unwrap();
+    for i in 0..5 {
+        let mut client = within("connect", bus.connect()).await.unwrap();
+        exchange(&mut client, &format!("c{i}"), 5).await;
+        within("close", client.close()).await.unwrap();
+    }
+    let raw = redis::Client::open(redis.url()).unwrap();
+    let mut raw = raw.get_multiplexed_async_connection().await.unwrap();
+    within("the sessions' keys and subscriptions to go", async {
+        loop {
+            let keys: Vec<String> = redis::cmd("KEYS").arg("mcp:leak:session:*").query_async(&mut raw).await.unwrap();
+            let channels: Vec<String> =
+                redis::cmd("PUBSUB").arg("CHANNELS").arg("mcp:leak:session:*").query_async(&mut raw).await.unwrap();
+            if keys.is_empty() && channels.is_empty() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+    assert_eq!(server.taken.lock().unwrap().len(), 5);
+}
+
+#[tokio::test]
+async fn closed_sessions_leave_nothing_in_redis_pubsub() {
+    closed_sessions_leave_nothing_in_redis(Mode::PubSub).await;
+}
+
+#[tokio::test]
+async fn closed_sessions_leave_nothing_in_redis_durable() {
+    closed_sessions_leave_nothing_in_redis(Mode::Durable).await;
+}
+
+/// Junk on the connect channel is ignored; the acceptor goes on taking sessions.
+#[tokio::test]
+async fn junk_announcements_are_ignored() {
+    let redis = RedisServer::start().await;
+    let server = Instance::start(config(&redis.url(), "junk", Mode::PubSub));
+    let raw = redis::Client::open(redis.url()).unwrap();
+    let mut raw = raw.get_multiplexed_async_connection().await.unwrap();
+    let huge = vec![b'{'; 1 << 20];
+    let junk: [&[u8]; 6] = [
+        b"not json",
+        b"{\"v\":2,\"session\":\"00000000000000000000000000000000\",\"mode\":\"pubsub\"}",
+        b"{\"v\":1,\"session\":\"../../etc:owner\",\"mode\":\"pubsub\"}",
+        b"{\"v\":1,\"session\":\"abc\",\"mode\":\"pubsub\"}",
+        b"\xff\xfe",
+        &huge,
+    ];
+    for payload in junk {
+        let n: i64 = redis::cmd("PUBLISH").arg("mcp:junk:connect").arg(payload).query_async(&mut raw).await.unwrap();
+        assert_eq!(n, 1);
+    }
+    let bus = RedisBus::open(config(&redis.url(), "junk", Mode::PubSub)).await.unwrap();
+    let mut client = within("connect after junk", bus.connect()).await.unwrap();
+    exchange(&mut client, "after-junk", 3).await;
+    // The acceptor handled the junk before the real announcement, which came after it.
+    let keys: Vec<String> = redis::cmd("KEYS").arg("mcp:junk:session:*").query_async(&mut raw).await.unwrap();
+    assert!(keys.iter().all(|k| k.contains(client.session_id())), "junk created keys: {keys:?}");
+    assert_eq!(server.taken.lock().unwrap().len(), 1);
+}
