@@ -10,8 +10,9 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use mcp_core::schema::{
-    CallToolResult, CreateMessageRequestParams, GetPromptResult, Prompt, PromptArgument, PromptMessage,
-    ReadResourceResult, Resource, ResourceTemplate, SamplingMessage, Tool,
+    CallToolResult, CreateMessageRequest, CreateMessageRequestParams, GetPromptResult, InputRequiredResult,
+    InputResponse, Prompt, PromptArgument, PromptMessage, ReadResourceResult, Resource, ResourceTemplate,
+    SamplingMessage, Tool,
 };
 use mcp_peer::{RequestContext, Server, ToolError};
 use serde_json::{Value, json};
@@ -73,7 +74,18 @@ fn server(stateless: bool) -> Server {
             |ctx: RequestContext, args: Value| async move {
                 let question = args["question"].as_str().unwrap_or_default().to_owned();
                 let params = CreateMessageRequestParams::new([SamplingMessage::user_text(question)], 50);
-                let reply = ctx.peer().create_message(&params).await?;
+                let reply = match ctx.input_response("answer") {
+                    // 2026-07-28, second round: the client's answer is in the retried call.
+                    Some(InputResponse::CreateMessage(reply)) => reply.clone(),
+                    // Legacy session: ask the client directly.
+                    _ if ctx.peer().protocol_version().is_some() => ctx.peer().create_message(&params).await?,
+                    // 2026-07-28, first round: tell the client what is needed.
+                    _ => {
+                        let needed =
+                            InputRequiredResult::new().with_input_request("answer", CreateMessageRequest::new(params));
+                        return Err(ToolError::InputRequired(needed));
+                    }
+                };
                 let text = serde_json::to_value(&reply.content)?["text"].as_str().unwrap_or_default().to_owned();
                 Ok(CallToolResult::text(format!("{}: {text}", reply.model)))
             },

@@ -77,9 +77,11 @@
 //! hints and `serverInfo` on results); a [`Client`] asked for 2026-07-28
 //! ([`ClientBuilder::protocol_version`]) probes `server/discover` and speaks it when offered,
 //! else falls back to the handshake. `subscriptions/listen` streams the list-changed and
-//! resource-updated notifications a modern client asked for. Not there yet:
-//! `InputRequiredResult` (the stateless replacement for server-to-client requests); it is a
-//! result like the others, so it fits the same dispatch.
+//! resource-updated notifications a modern client asked for. Multi round-trip requests
+//! replace server-to-client requests there: a tool returns [`ToolError::InputRequired`],
+//! finds the answers in [`RequestContext::input_response`] on the retry, and a [`Client`]
+//! fulfils such results with its handlers on its own (for `tools/call`; `prompts/get` and
+//! `resources/read` do not take part yet).
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]

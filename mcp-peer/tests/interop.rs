@@ -124,8 +124,8 @@ async fn python_sdk_client_auto_mode_goes_stateless_when_offered() {
     let out = run(command, "the Python client (auto mode, stateless server)").await;
     assert_eq!(out["version"], "2026-07-28", "{out}");
     assert_eq!(out["echo"], "hello from python", "{out}");
-    // Server-to-client requests do not exist in 2026-07-28 (InputRequiredResult replaces
-    // them, not implemented yet): the sampling tool reports that as a tool error.
-    assert!(out["sampling"].as_str().unwrap_or_default().contains("sampling"), "{out}");
+    // Server-to-client requests do not exist in 2026-07-28: the sampling tool answers
+    // input_required, the Python client samples and retries with the answer.
+    assert_eq!(out["sampling"], "py-model: you asked 2+2?", "{out}");
     assert_common(&out, "python stateless", 3);
 }

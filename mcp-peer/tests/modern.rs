@@ -214,3 +214,62 @@ async fn an_open_subscription_ends_gracefully_when_the_session_closes() {
     let summary = common::within("the session to end", task).await.unwrap().unwrap();
     assert_eq!(summary.end, mcp_peer::SessionEnd::PeerClosed);
 }
+
+/// A stateless server whose `ask` tool needs a sampling answer from the client first.
+fn mrtr_server() -> mcp_peer::Server {
+    use mcp_core::schema::{
+        CreateMessageRequest, CreateMessageRequestParams, InputRequiredResult, InputResponse, SamplingMessage,
+    };
+    builder()
+        .stateless_revision(true)
+        .tool(Tool::new("ask", json!({"type": "object"})), |ctx: RequestContext, _a: Value| async move {
+            match ctx.input_response("q") {
+                Some(InputResponse::CreateMessage(reply)) => {
+                    let text = serde_json::to_value(&reply.content)?["text"].as_str().unwrap_or_default().to_owned();
+                    let state = ctx.request_state().unwrap_or("none").to_owned();
+                    Ok(CallToolResult::text(format!("{} said {text} ({state})", reply.model)))
+                }
+                _ => {
+                    let params = CreateMessageRequestParams::new([SamplingMessage::user_text("2+2?")], 5);
+                    Err(mcp_peer::ToolError::InputRequired(
+                        InputRequiredResult::new()
+                            .with_input_request("q", CreateMessageRequest::new(params))
+                            .with_request_state("round-1"),
+                    ))
+                }
+            }
+        })
+        .build()
+}
+
+#[tokio::test]
+async fn multi_round_trip_requests_replace_server_to_client_requests() {
+    use mcp_core::schema::{CreateMessageRequestParams, CreateMessageResult};
+    let server = mrtr_server();
+    let (client_end, server_end) = mcp_core::memory::pair(16);
+    tokio::spawn(async move { server.serve(server_end).await });
+    let client = mcp_peer::Client::builder()
+        .protocol_version(mcp_core::ProtocolVersion::V2026_07_28)
+        .on_sampling(|params: CreateMessageRequestParams| async move {
+            assert_eq!(params.max_tokens, 5);
+            Ok(CreateMessageResult::text("m1", "4"))
+        })
+        .connect(client_end);
+    let client = common::within("connect", client).await.unwrap();
+    let result = client.call_tool("ask", &json!({})).await.unwrap();
+    assert_eq!(result.content[0].as_text(), Some("m1 said 4 (round-1)"));
+
+    client.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_client_without_the_handler_gets_a_clear_error_instead_of_a_loop() {
+    let (client_end, server_end) = mcp_core::memory::pair(16);
+    let server = mrtr_server();
+    tokio::spawn(async move { server.serve(server_end).await });
+    let builder = mcp_peer::Client::builder().protocol_version(mcp_core::ProtocolVersion::V2026_07_28);
+    let client = common::within("connect", builder.connect(client_end)).await.unwrap();
+    let err = client.call_tool("ask", &json!({})).await.unwrap_err();
+    assert!(matches!(err, mcp_peer::PeerError::MissingCapability { .. }), "{err:?}");
+    assert!(err.to_string().contains("sampling"), "{err}");
+}

@@ -151,6 +151,7 @@ impl ClientBuilder {
         let (tx, rx) = mpsc::channel(self.config.outbound_capacity);
         let info = SessionInfo::new("client");
         let shared = Arc::new(Shared::new(tx, self.config, format!("client-{n}").into(), info, 0));
+        let handlers = self.handlers.clone();
         let handler = ClientSession { handlers: self.handlers };
         let driver = Driver::new(transport.boxed(), handler, shared.clone(), rx);
         let task = tokio::spawn(driver.run());
@@ -183,7 +184,7 @@ impl ClientBuilder {
             peer.notify("notifications/initialized", &serde_json::json!({})).await?;
         }
         abandon.0 = None;
-        Ok(Client { peer, init, version, task: Some(task) })
+        Ok(Client { peer, init, version, handlers, task: Some(task) })
     }
 }
 

@@ -1,6 +1,7 @@
 //! [`Client`]: connects to an MCP server over any transport.
 
 mod builder;
+mod input;
 mod session;
 
 use std::fmt;
@@ -36,6 +37,8 @@ pub struct Client {
     peer: Peer,
     init: InitializeResult,
     version: ProtocolVersion,
+    /// The handlers, also used to fulfil `input_required` results (2026-07-28).
+    handlers: session::ClientHandlers,
     task: Option<JoinHandle<(SessionSummary, Option<mcp_core::TransportError>)>>,
 }
 
@@ -139,9 +142,7 @@ impl Client {
         name: &str,
         arguments: &A,
     ) -> Result<CallToolResult, PeerError> {
-        let params = call_params(name, arguments)?;
-        let raw = self.peer.request_raw("tools/call", Some(params), None).await?;
-        decode_result("tools/call", &raw)
+        self.call_tool_inner(name, arguments, None).await
     }
 
     /// Calls a tool and receives its progress reports; each report restarts the timeout.
@@ -161,9 +162,32 @@ impl Client {
         A: Serialize + ?Sized,
         F: FnMut(Progress) + Send,
     {
-        let params = call_params(name, arguments)?;
-        let raw = self.peer.request_raw("tools/call", Some(params), Some(&mut on_progress)).await?;
-        decode_result("tools/call", &raw)
+        self.call_tool_inner(name, arguments, Some(&mut on_progress)).await
+    }
+
+    /// `tools/call`, with the multi round-trip loop of the stateless revision: an
+    /// `input_required` answer is fulfilled by this client's handlers and the call repeated
+    /// with the answers.
+    async fn call_tool_inner<A: Serialize + ?Sized>(
+        &self,
+        name: &str,
+        arguments: &A,
+        mut on_progress: Option<&mut (dyn FnMut(Progress) + Send)>,
+    ) -> Result<CallToolResult, PeerError> {
+        let mut answers = None;
+        for _ in 0..input::MAX_INPUT_ROUNDS {
+            let params = call_params(name, arguments, answers.as_ref())?;
+            let progress = on_progress.as_mut().map(|f| &mut **f as &mut (dyn FnMut(Progress) + Send));
+            let raw = self.peer.request_raw("tools/call", Some(params), progress).await?;
+            if !(self.version.is_stateless() && input::input_required(&raw)) {
+                return decode_result("tools/call", &raw);
+            }
+            answers = Some(input::fulfil(&self.handlers, decode_result("tools/call", &raw)?).await?);
+        }
+        Err(PeerError::Protocol(format!(
+            "tool {name:?} still asked for input after {} rounds; giving up",
+            input::MAX_INPUT_ROUNDS
+        )))
     }
 
     /// One page of `resources/list`.
@@ -286,13 +310,24 @@ fn cursor_params(cursor: Option<&str>) -> serde_json::Value {
     }
 }
 
-fn call_params<A: Serialize + ?Sized>(name: &str, arguments: &A) -> Result<RawJson, PeerError> {
+fn call_params<A: Serialize + ?Sized>(
+    name: &str,
+    arguments: &A,
+    answers: Option<&input::Answers>,
+) -> Result<RawJson, PeerError> {
     #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
     struct CallParams<'a, A: ?Sized> {
         name: &'a str,
         arguments: &'a A,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        input_responses: Option<&'a mcp_core::schema::InputResponses>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        request_state: Option<&'a str>,
     }
-    RawJson::from_serialize(&CallParams { name, arguments })
+    let input_responses = answers.map(|a| &a.responses);
+    let request_state = answers.and_then(|a| a.request_state.as_deref());
+    RawJson::from_serialize(&CallParams { name, arguments, input_responses, request_state })
         .map_err(|e| PeerError::Protocol(format!("cannot serialize the arguments of tool {name:?}: {e}")))
 }
 

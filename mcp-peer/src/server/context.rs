@@ -2,7 +2,9 @@
 
 use std::fmt;
 
-use mcp_core::schema::{LoggingLevel, LoggingMessageNotificationParams, ProgressToken};
+use std::sync::Arc;
+
+use mcp_core::schema::{InputResponse, InputResponses, LoggingLevel, LoggingMessageNotificationParams, ProgressToken};
 use mcp_core::{Principal, RequestId};
 use serde_json::Value;
 
@@ -21,6 +23,8 @@ pub struct RequestContext {
     cancel: CancelSignal,
     progress_token: Option<ProgressToken>,
     log_floor: LogFloor,
+    /// The answers a retried request carries (2026-07-28 multi round-trip requests).
+    input: Option<Arc<(InputResponses, Option<String>)>>,
 }
 
 /// Where a request's minimum log level comes from.
@@ -50,7 +54,24 @@ impl RequestContext {
         progress_token: Option<ProgressToken>,
         log_floor: LogFloor,
     ) -> Self {
-        Self { peer, request_id, cancel, progress_token, log_floor }
+        Self { peer, request_id, cancel, progress_token, log_floor, input: None }
+    }
+
+    pub(crate) fn with_input(mut self, responses: InputResponses, state: Option<String>) -> Self {
+        self.input = Some(Arc::new((responses, state)));
+        self
+    }
+
+    /// The client's answer to the input request `key` of an earlier
+    /// [`ToolError::InputRequired`](crate::ToolError::InputRequired), when this call is the retry
+    /// that carries it (2026-07-28).
+    pub fn input_response(&self, key: &str) -> Option<&InputResponse> {
+        self.input.as_ref().and_then(|input| input.0.get(key))
+    }
+
+    /// The `requestState` the client echoed back with its answers, if any.
+    pub fn request_state(&self) -> Option<&str> {
+        self.input.as_ref().and_then(|input| input.1.as_deref())
     }
 
     /// The authenticated caller, when the transport authenticated one.

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use futures::future::BoxFuture;
 use mcp_core::ErrorObject;
-use mcp_core::schema::{CallToolResult, Tool};
+use mcp_core::schema::{CallToolResult, InputRequiredResult, Tool};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
@@ -34,6 +34,10 @@ pub enum ToolError {
     Execution(String),
     /// The request was wrong; the caller gets this JSON-RPC error.
     Rpc(ErrorObject),
+    /// The tool needs input from the client first (2026-07-28 multi round-trip requests):
+    /// the caller gets this result, fulfils its requests and calls again with the answers,
+    /// which the handler then finds in [`RequestContext::input_response`].
+    InputRequired(InputRequiredResult),
 }
 
 impl ToolError {
@@ -59,6 +63,7 @@ impl fmt::Debug for ToolError {
         match self {
             Self::Execution(m) => f.debug_tuple("Execution").field(m).finish(),
             Self::Rpc(e) => f.debug_tuple("Rpc").field(e).finish(),
+            Self::InputRequired(r) => f.debug_tuple("InputRequired").field(r).finish(),
         }
     }
 }
@@ -68,6 +73,7 @@ impl fmt::Display for ToolError {
         match self {
             Self::Execution(m) => f.write_str(m),
             Self::Rpc(e) => write!(f, "{e}"),
+            Self::InputRequired(_) => f.write_str("input required from the client"),
         }
     }
 }
@@ -118,6 +124,7 @@ impl ToolEntry {
                         }
                         Err(ToolError::Execution(message)) => to_raw(&CallToolResult::error_text(message)),
                         Err(ToolError::Rpc(error)) => Err(error),
+                        Err(ToolError::InputRequired(needed)) => to_raw(&needed),
                     }
                 }))
             };

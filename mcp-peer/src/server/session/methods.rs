@@ -6,7 +6,7 @@ use std::sync::atomic::Ordering;
 
 use futures::FutureExt;
 use mcp_core::jsonrpc::{Request, error_codes};
-use mcp_core::schema::{LoggingLevel, ProgressToken, Prompt, Resource, ResourceTemplate, Tool};
+use mcp_core::schema::{InputResponses, LoggingLevel, ProgressToken, Prompt, Resource, ResourceTemplate, Tool};
 use mcp_core::{ErrorObject, RawJson};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -25,12 +25,18 @@ pub(super) struct RequestMeta {
 }
 
 #[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
 struct CallParams {
     name: String,
     #[serde(default)]
     arguments: Option<Value>,
     #[serde(default, rename = "_meta")]
     meta: Option<RequestMeta>,
+    /// The answers to an earlier `input_required` result (2026-07-28).
+    #[serde(default)]
+    input_responses: Option<InputResponses>,
+    #[serde(default)]
+    request_state: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -149,7 +155,10 @@ impl ServerSession {
             None | Some(Value::Null) => Value::Object(serde_json::Map::new()),
             Some(args) => args,
         };
-        let ctx = self.context(shared, &request.id, cancel, p.meta);
+        let mut ctx = self.context(shared, &request.id, cancel, p.meta);
+        if p.input_responses.is_some() || p.request_state.is_some() {
+            ctx = ctx.with_input(p.input_responses.unwrap_or_default(), p.request_state);
+        }
         match entry.start(ctx, args) {
             Ok(future) => Dispatch::Later(future),
             Err(e) => Dispatch::Now(Err(e)),
