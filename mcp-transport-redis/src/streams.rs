@@ -154,7 +154,7 @@ pub(crate) async fn run(
                 let Some(bus) = bus.upgrade() else { return };
                 deliver(&bus, &routes, values.pop().unwrap_or(Value::Nil), &mut acks);
             }
-            Err(e) if e.code() == Some("NOGROUP") => {
+            Err(e) if is_missing_group(&e) => {
                 let Some(bus) = bus.upgrade() else { return };
                 repair(&bus, &routes, &mut reader, &keys).await;
             }
@@ -182,6 +182,12 @@ pub(crate) async fn run(
     }
 }
 
+/// Whether a read failed because a stream or its group does not exist (Redis lost or expired
+/// it); inside a pipeline the code is only in the error's text.
+fn is_missing_group(e: &redis::RedisError) -> bool {
+    e.code() == Some("NOGROUP") || e.to_string().contains("NOGROUP")
+}
+
 /// A stream or group is missing: recreate what can be, and end the sessions whose stream Redis
 /// lost (a restart without persistence, or an expiry).
 async fn repair(bus: &BusShared, routes: &StreamRoutes, conn: &mut ConnectionManager, keys: &[Bytes]) {
@@ -190,11 +196,12 @@ async fn repair(bus: &BusShared, routes: &StreamRoutes, conn: &mut ConnectionMan
     }
     for key in keys {
         if let Err(e) = create_group(conn, key, "0", false).await {
+            tracing::debug!(error = %e, "session stream missing");
             let state = lock(&routes.routes).get(key).map(|r| r.state.clone());
             if let Some(state) = state {
                 let reason = format!(
                     "the stream `{}` of session {} is gone from Redis at {} (restarted without persistence, or \
-                     expired): {e}",
+                     expired), and with it any message in it; open a new session",
                     String::from_utf8_lossy(key),
                     state.id,
                     bus.url

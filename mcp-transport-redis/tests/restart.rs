@@ -117,3 +117,27 @@ async fn redis_restart_ends_pubsub_sessions_with_a_clear_error() {
     let got = within("the request on the new session", server_again.next()).await.unwrap().unwrap();
     assert_eq!(got.id().unwrap().to_string(), "3");
 }
+
+/// Durable mode on a Redis without persistence: a restart loses the streams, and the sessions
+/// end with an error saying so instead of hanging.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn durable_sessions_on_a_redis_without_persistence_fail_clearly_after_a_restart() {
+    let mut redis = RedisServer::start().await;
+    let cfg = config(&redis.url(), "volatile", Mode::Durable);
+    let server = RedisBus::open(cfg.clone()).await.unwrap();
+    let mut acceptor = server.accept().await.unwrap();
+    let client_bus = RedisBus::open(cfg).await.unwrap();
+    let mut client = within("connect", client_bus.connect()).await.unwrap();
+    let mut server_side = within("the session", acceptor.next()).await.unwrap().transport;
+    client.send(request(1, serde_json::json!({}))).await.unwrap();
+    assert!(within("the request", server_side.next()).await.unwrap().is_ok());
+
+    redis.restart().await;
+
+    let err = fatal_error(&mut client, "the client's error after the state was lost").await;
+    let text = err.to_string();
+    assert!(text.contains("gone") || text.contains("stopped heartbeating"), "{text}");
+    let item = within("the server's error after the state was lost", server_side.next()).await;
+    let err = item.expect("an error, not a clean end").expect_err("an error");
+    assert!(err.is_fatal(), "{err}");
+}
