@@ -273,3 +273,13 @@ async fn a_client_without_the_handler_gets_a_clear_error_instead_of_a_loop() {
     assert!(matches!(err, mcp_peer::PeerError::MissingCapability { .. }), "{err:?}");
     assert!(err.to_string().contains("sampling"), "{err}");
 }
+
+#[tokio::test]
+async fn input_required_in_a_legacy_session_is_an_internal_error() {
+    let (mut raw, _task) = Raw::start(mrtr_server());
+    raw.initialize("2025-11-25").await;
+    let reply = raw.call("tools/call", json!({"name": "ask", "arguments": {}})).await;
+    assert_eq!(error_code(&reply), -32603);
+    let Message::Error(e) = &reply else { unreachable!() };
+    assert!(e.error.message.contains("2025-11-25"), "{}", e.error.message);
+}

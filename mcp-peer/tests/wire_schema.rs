@@ -9,11 +9,12 @@ use std::path::PathBuf;
 
 use common::{Raw, builder};
 use mcp_core::schema::{
-    CompleteRequestParams, CompleteResult, GetPromptResult, Prompt, PromptArgument, PromptMessage, ReadResourceResult,
-    Resource, ResourceTemplate,
+    CallToolResult, CompleteRequestParams, CompleteResult, CreateMessageRequest, CreateMessageRequestParams,
+    GetPromptResult, InputRequiredResult, ListRootsRequest, Prompt, PromptArgument, PromptMessage, ReadResourceResult,
+    Resource, ResourceTemplate, SamplingMessage, Tool,
 };
 use mcp_core::{ErrorObject, Message};
-use mcp_peer::{RequestContext, Server};
+use mcp_peer::{RequestContext, Server, ToolError};
 use serde_json::{Value, json};
 
 fn spec_dir() -> PathBuf {
@@ -67,6 +68,14 @@ fn full_server(stateless: bool) -> Server {
         )
         .completion(|_c: RequestContext, _p: CompleteRequestParams| async move {
             Ok::<_, ErrorObject>(CompleteResult::new(["x".to_owned()]))
+        })
+        .tool(Tool::new("needs_input", json!({"type": "object"})), |_c: RequestContext, _a: Value| async move {
+            let params = CreateMessageRequestParams::new([SamplingMessage::user_text("?")], 5);
+            let needed = InputRequiredResult::new()
+                .with_input_request("s", CreateMessageRequest::new(params))
+                .with_input_request("r", ListRootsRequest::default())
+                .with_request_state("opaque");
+            Err::<CallToolResult, _>(ToolError::InputRequired(needed))
         })
         .build()
 }
@@ -140,8 +149,9 @@ async fn stateless_results_validate_against_2026_07_28() {
         params["_meta"] = meta.clone();
         params
     };
-    let calls: [(&str, Value, &str); 7] = [
+    let calls: [(&str, Value, &str); 8] = [
         ("server/discover", json!({}), "DiscoverResult"),
+        ("tools/call", json!({"name": "needs_input", "arguments": {}}), "InputRequiredResult"),
         ("tools/list", json!({}), "ListToolsResult"),
         ("tools/call", json!({"name": "echo", "arguments": {"message": "m"}}), "CallToolResult"),
         ("resources/list", json!({}), "ListResourcesResult"),

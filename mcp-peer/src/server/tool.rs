@@ -106,28 +106,36 @@ impl ToolEntry {
         };
         let output = tool.output_schema.as_ref().and_then(|schema| compile(&tool.name, "output", schema)).map(Arc::new);
         let name = tool.name.clone();
-        let handler =
-            move |ctx: RequestContext, args: Value| -> Result<BoxFuture<'static, HandlerResult>, ErrorObject> {
-                let args = T::deserialize(args).map_err(|e| {
-                    ErrorObject::invalid_params(format!("the arguments of tool {name:?} do not decode: {e}"))
-                })?;
-                let future = handler(ctx, args);
-                let output = output.clone();
-                let name = name.clone();
-                Ok(Box::pin(async move {
-                    match future.await {
-                        Ok(result) => {
-                            if let Some(output) = &output {
-                                check_output(&name, output, &result)?;
-                            }
-                            to_raw(&result)
+        let handler = move |ctx: RequestContext,
+                            args: Value|
+              -> Result<BoxFuture<'static, HandlerResult>, ErrorObject> {
+            let args = T::deserialize(args).map_err(|e| {
+                ErrorObject::invalid_params(format!("the arguments of tool {name:?} do not decode: {e}"))
+            })?;
+            // Only stateless requests can be answered with input_required.
+            let legacy = ctx.peer().protocol_version().filter(|v| !v.is_stateless());
+            let future = handler(ctx, args);
+            let output = output.clone();
+            let name = name.clone();
+            Ok(Box::pin(async move {
+                match future.await {
+                    Ok(result) => {
+                        if let Some(output) = &output {
+                            check_output(&name, output, &result)?;
                         }
-                        Err(ToolError::Execution(message)) => to_raw(&CallToolResult::error_text(message)),
-                        Err(ToolError::Rpc(error)) => Err(error),
-                        Err(ToolError::InputRequired(needed)) => to_raw(&needed),
+                        to_raw(&result)
                     }
-                }))
-            };
+                    Err(ToolError::Execution(message)) => to_raw(&CallToolResult::error_text(message)),
+                    Err(ToolError::Rpc(error)) => Err(error),
+                    Err(ToolError::InputRequired(_)) if legacy.is_some() => Err(ErrorObject::internal_error(format!(
+                        "tool {name:?} asked for input the 2026-07-28 way (ToolError::InputRequired) in a session on {}; \
+                                 use ctx.peer() requests there",
+                        legacy.map(|v| v.as_str()).unwrap_or_default()
+                    ))),
+                    Err(ToolError::InputRequired(needed)) => to_raw(&needed),
+                }
+            }))
+        };
         Arc::new(Self { tool, validator, handler: Box::new(handler) })
     }
 
