@@ -117,6 +117,10 @@ impl RequestIds {
         }
     }
 
+    pub(crate) fn into_vec(self) -> Vec<RequestId> {
+        self.into_iter().collect()
+    }
+
     fn into_iter(self) -> impl Iterator<Item = RequestId> {
         let (one, many) = match self {
             Self::None => (None, Vec::new()),

@@ -25,7 +25,7 @@ use crate::credit::Credit;
 use crate::inflight::InFlight;
 use crate::subjects::SessionSubjects;
 use crate::transport::{NatsTransport, Outbound};
-use crate::wire::{Control, INTERRUPTED, PING};
+use crate::wire::{Control, INTERRUPTED, NOTICE_HEADER, PING, TOO_LARGE, TooLargeNotice};
 
 /// Which end of the session this task serves; used in messages about the other end.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -192,10 +192,11 @@ impl SessionTask {
                     Err(_) => self.ending = Some(Ending::Local),
                 },
                 msg = self.data.next(), if live && self.pending.is_empty() => match msg {
-                    Some(msg) if msg.payload.is_empty() => {
+                    Some(msg) if msg.payload.is_empty() && msg.headers.is_none() => {
                         tracing::debug!(peer = self.side.peer(), "peer closed the session");
                         self.ending = Some(Ending::Remote);
                     }
+                    Some(msg) if msg.headers.is_some() => self.on_notice(&msg).await,
                     Some(msg) => self.on_data(&msg.payload).await,
                     None => self.fail(self.connection_closed()),
                 },
@@ -212,10 +213,27 @@ impl SessionTask {
     // ===== the application's messages =====
 
     async fn publish(&mut self, out: Outbound) {
-        self.in_flight.sent(out.requests);
+        let (payload, headers) = match out {
+            Outbound::Data { payload, requests } => {
+                self.in_flight.sent(requests);
+                (payload, None)
+            }
+            Outbound::TooLarge { size, limit } => {
+                let mut headers = async_nats::HeaderMap::new();
+                headers.insert(NOTICE_HEADER, TOO_LARGE);
+                let notice = serde_json::to_vec(&TooLargeNotice { size, limit }).unwrap_or_default();
+                (Bytes::from(notice), Some(headers))
+            }
+            Outbound::Local(msg) => return self.deliver(Ok(msg), false),
+        };
         self.credit.on_sent();
-        let size = out.payload.len();
-        if let Err(err) = self.client.publish(self.outbound_subject.clone(), out.payload).await {
+        let size = payload.len();
+        let subject = self.outbound_subject.clone();
+        let published = match headers {
+            None => self.client.publish(subject, payload).await,
+            Some(headers) => self.client.publish_with_headers(subject, headers, payload).await,
+        };
+        if let Err(err) = published {
             if matches!(err.kind(), async_nats::client::PublishErrorKind::MaxPayloadExceeded) {
                 // The server's limit shrank after a reconnect, after the sink checked it.
                 let limit = self.client.max_payload();
@@ -260,6 +278,29 @@ impl SessionTask {
             Err(err) => {
                 tracing::debug!(error = %err, size = payload.len(), "malformed message from the peer");
                 self.deliver(Err(err.into()), true);
+            }
+        }
+    }
+
+    async fn on_notice(&mut self, msg: &async_nats::Message) {
+        let kind = msg.headers.as_ref().and_then(|h| h.get(NOTICE_HEADER)).map(|v| v.as_str());
+        match (kind, serde_json::from_slice::<TooLargeNotice>(&msg.payload)) {
+            (Some(TOO_LARGE), Ok(notice)) => {
+                tracing::info!(
+                    size = notice.size,
+                    limit = notice.limit,
+                    "the peer could not send a message over max_payload"
+                );
+                let error = TransportError::MessageTooLarge {
+                    size: Some(notice.size),
+                    limit: notice.limit,
+                    setting: Some(crate::transport::MAX_PAYLOAD_SETTING),
+                };
+                self.deliver(Err(error), true);
+            }
+            _ => {
+                tracing::debug!(?kind, "ignoring an unknown notice");
+                self.consumed().await;
             }
         }
     }

@@ -9,18 +9,22 @@ use bytes::Bytes;
 use futures::channel::{mpsc, oneshot};
 use futures::{Sink, Stream};
 use mcp_core::TransportError;
-use mcp_core::jsonrpc::{ErrorObject, Message};
+use mcp_core::jsonrpc::{ErrorObject, ErrorResponse, Message};
 
 use crate::inflight::RequestIds;
 
 /// The name of the limit in "message too large" errors.
 pub(crate) const MAX_PAYLOAD_SETTING: &str = "max_payload in the nats-server configuration";
 
-/// One outgoing message, serialized by the sender's task.
+/// What the application's sink hands the session task.
 #[derive(Debug)]
-pub(crate) struct Outbound {
-    pub(crate) payload: Bytes,
-    pub(crate) requests: RequestIds,
+pub(crate) enum Outbound {
+    /// A message, serialized by the sender's task.
+    Data { payload: Bytes, requests: RequestIds },
+    /// Tell the peer that a message of `size` bytes was not sent (over `limit`).
+    TooLarge { size: usize, limit: usize },
+    /// Deliver to our own stream: the error answer to a request we could not send.
+    Local(Message),
 }
 
 /// One MCP session over NATS: a [`Transport`](mcp_core::Transport) on either side.
@@ -33,10 +37,12 @@ pub(crate) struct Outbound {
 ///
 /// # Errors
 ///
-/// Sending a message larger than the NATS server's `max_payload` fails with a non-fatal
-/// [`TransportError::MessageTooLarge`] naming the limit, and nothing is published for it;
-/// when that message is a response, the peer gets an error response with the same id instead,
-/// so its caller does not wait for an answer that will never come. The session goes on.
+/// A message larger than the NATS server's `max_payload` is not published, and the sink does
+/// not fail (a frame error never comes out of a sink): the side that waits for it is told
+/// instead, naming the limit. An oversized *request* is answered on this transport's own
+/// stream with an error response for its id; an oversized *response* reaches the peer as an
+/// error response for the same id; any other message (a notification) reaches the peer's
+/// stream as a non-fatal [`TransportError::MessageTooLarge`]. The session goes on.
 ///
 /// The stream ends with [`TransportError::ConnectionLost`] when the peer stops answering
 /// heartbeats or its NATS subscription disappears, and with `None` when the peer closes.
@@ -59,18 +65,23 @@ impl NatsTransport {
         &self.session_id
     }
 
-    /// The message to publish instead of an oversized `msg`, if any: an error response to the
-    /// same id when `msg` answers a request.
-    fn stand_in(msg: &Message, error: &TransportError) -> Option<Message> {
-        let id = match msg {
-            Message::Response(r) => r.id.clone(),
-            Message::Error(e) => e.id.clone()?,
-            _ => return None,
-        };
-        Some(Message::error(
-            Some(id),
-            ErrorObject::internal_error(format_args!("the response could not be sent: {error}")),
-        ))
+    /// What to do instead of publishing an oversized `msg`; see the type's `# Errors`.
+    fn too_large(&self, msg: &Message, size: usize, limit: usize) -> Vec<Outbound> {
+        let error = TransportError::MessageTooLarge { size: Some(size), limit, setting: Some(MAX_PAYLOAD_SETTING) };
+        tracing::warn!(session = %self.session_id, size, limit, method = msg.method(), "outgoing message exceeds the NATS max_payload; not sent");
+        let answer = |id| Message::error(Some(id), ErrorObject::internal_error(format_args!("not sent: {error}")));
+        match msg {
+            Message::Response(r) => {
+                vec![Outbound::Data { payload: answer(r.id.clone()).to_vec().into(), requests: RequestIds::None }]
+            }
+            Message::Error(ErrorResponse { id: Some(id), .. }) => {
+                vec![Outbound::Data { payload: answer(id.clone()).to_vec().into(), requests: RequestIds::None }]
+            }
+            _ => match RequestIds::of(msg).into_vec() {
+                ids if ids.is_empty() => vec![Outbound::TooLarge { size, limit }],
+                ids => ids.into_iter().map(|id| Outbound::Local(answer(id))).collect(),
+            },
+        }
     }
 }
 
@@ -91,23 +102,23 @@ impl Sink<Message> for NatsTransport {
         let payload = msg.to_vec();
         let limit = self.client.max_payload();
         if payload.len() > limit {
-            let error = TransportError::MessageTooLarge {
-                size: Some(payload.len()),
-                limit,
-                setting: Some(MAX_PAYLOAD_SETTING),
-            };
-            tracing::warn!(session = %self.session_id, size = payload.len(), limit, method = msg.method(), "outgoing message exceeds the NATS max_payload; not sent");
-            if let Some(stand_in) = Self::stand_in(&msg, &error) {
-                let payload = Bytes::from(stand_in.to_vec());
-                self.outbound
-                    .start_send(Outbound { payload, requests: RequestIds::None })
-                    .map_err(|_| TransportError::Closed)?;
+            // Usually one item; a batch of requests may need more room than `poll_ready`
+            // reserved, which `try_send` takes while there is any.
+            let mut items = self.too_large(&msg, payload.len(), limit).into_iter();
+            if let Some(first) = items.next() {
+                self.outbound.start_send(first).map_err(|_| TransportError::Closed)?;
             }
-            return Err(error);
+            for item in items {
+                if self.outbound.try_send(item).is_err() {
+                    tracing::warn!(session = %self.session_id, "no room to answer every request of an oversized batch; the rest wait for their timeout");
+                    break;
+                }
+            }
+            return Ok(());
         }
         let requests = RequestIds::of(&msg);
         self.outbound
-            .start_send(Outbound { payload: Bytes::from(payload), requests })
+            .start_send(Outbound::Data { payload: Bytes::from(payload), requests })
             .map_err(|_| TransportError::Closed)
     }
 

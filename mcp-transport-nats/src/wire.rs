@@ -1,7 +1,8 @@
 //! The connect handshake and the control messages, as they travel on NATS.
 //!
-//! Data messages are the JSON-RPC bytes alone (no NATS headers). An *empty* payload on a data
-//! subject is the clean close (a JSON-RPC message is never empty, so the two cannot be
+//! Data messages are the JSON-RPC bytes alone (no NATS headers). A message with an
+//! [`NOTICE_HEADER`] header is a notice instead (today only [`TOO_LARGE`]). An *empty* payload
+//! without headers on a data subject is the clean close (a JSON-RPC message is never empty, so the two cannot be
 //! confused), which keeps the close ordered after the last data message. Control subjects
 //! (`<data subject>.ctl`) carry the [`Control`] messages: `ping` (a NATS request, answered with
 //! an empty reply), `interrupted` and `credit <n>` (see [`crate::credit`]).
@@ -16,6 +17,20 @@ pub(crate) const PING: &[u8] = b"ping";
 
 /// Control payload: "my NATS connection was interrupted; messages in flight may be lost".
 pub(crate) const INTERRUPTED: &[u8] = b"interrupted";
+
+/// The NATS header that marks a notice on a data subject (rather than a JSON-RPC message).
+pub(crate) const NOTICE_HEADER: &str = "Mcp-Notice";
+
+/// [`NOTICE_HEADER`] value: "a message to you was not sent, it was over `max_payload`"; the
+/// payload is a [`TooLargeNotice`].
+pub(crate) const TOO_LARGE: &str = "too-large";
+
+/// The payload of a [`TOO_LARGE`] notice.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct TooLargeNotice {
+    pub(crate) size: usize,
+    pub(crate) limit: usize,
+}
 
 /// Control payload prefix: `credit <n>`, "I have consumed `n` of your data messages in all".
 const CREDIT: &[u8] = b"credit ";

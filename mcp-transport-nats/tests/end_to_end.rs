@@ -101,3 +101,22 @@ fn example(name: &str) -> std::path::PathBuf {
     assert!(path.exists(), "example {name} was not built at {}", path.display());
     path
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tool_call_over_max_payload_fails_alone_and_the_session_goes_on() {
+    let server = NatsServer::builder().max_payload(4096).start().await;
+    let nc = nats(&server.url()).await;
+    let acceptor = NatsAcceptor::bind(nc.clone(), NatsServerConfig::new("small")).await.unwrap();
+    let serving = tokio::spawn(async move {
+        mcp_testkit::fixtures::everything().serve_acceptor(acceptor, std::future::pending()).await
+    });
+    let client = mcp_testkit::client::connect(connect(&nc, NatsClientConfig::new("small")).await.unwrap()).await;
+    let err = within("an oversized tool call", client.call_tool("echo", &json!({ "message": "m".repeat(8000) })))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("4 KiB limit"), "{err}");
+    let result =
+        within("a tool call after it", client.call_tool("echo", &json!({ "message": "small" }))).await.unwrap();
+    assert_eq!(result.content[0].as_text(), Some("Echo: small"));
+    serving.abort();
+}

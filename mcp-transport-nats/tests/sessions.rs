@@ -208,13 +208,29 @@ async fn oversized_messages_get_a_clear_non_fatal_error_naming_the_limit() {
     let _instance = Instance::start(&server.url(), "i", NatsServerConfig::new("limits")).await;
     let mut t = connect(&nc, NatsClientConfig::new("limits")).await.unwrap();
 
-    // Sending too much: refused on the sending side, the session goes on.
+    // A request too large to send: its caller gets an error response naming the limit, and
+    // the sink does not fail (a frame error never comes out of a sink).
     let big = Message::request(1, "echo", &json!({ "blob": "y".repeat(8000) })).unwrap();
-    let err = t.send(big).await.unwrap_err();
-    assert!(!err.is_fatal());
-    assert!(matches!(err, TransportError::MessageTooLarge { limit: 4096, .. }), "{err:?}");
-    assert!(err.to_string().contains("4 KiB limit") && err.to_string().contains("max_payload"), "{err}");
+    t.send(big).await.unwrap();
+    match within("the local answer to the oversized request", t.next()).await {
+        Some(Ok(Message::Error(e))) => {
+            assert_eq!(e.id, Some(1.into()));
+            assert!(e.error.message.contains("4 KiB limit") && e.error.message.contains("max_payload"), "{e:?}");
+        }
+        other => panic!("expected an error response for request 1, got {other:?}"),
+    }
     assert_eq!(result_of(&call(&mut t, 2, json!({ "ok": true })).await)["params"]["ok"], true);
+
+    // A notification too large to send: the peer's stream gets a non-fatal MessageTooLarge
+    // (which the echo server answers with its error response, id null).
+    t.send(Message::notification("huge", &json!({ "blob": "z".repeat(8000) })).unwrap()).await.unwrap();
+    match within("the server's answer to the oversized-notification notice", t.next()).await {
+        Some(Ok(Message::Error(e))) => {
+            assert_eq!(e.id, None);
+            assert!(e.error.message.contains("exceeds the 4 KiB limit"), "{e:?}");
+        }
+        other => panic!("expected the server's error for the notice, got {other:?}"),
+    }
 
     // A response too large for NATS: the server's send fails, and the client gets an error
     // response for its request instead of waiting forever.
