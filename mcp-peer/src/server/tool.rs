@@ -29,6 +29,7 @@ use crate::session::inflight::HandlerResult;
 /// }
 /// assert!(parse("x").is_err());
 /// ```
+#[non_exhaustive]
 pub enum ToolError {
     /// The tool failed; the caller gets `isError: true` with this text.
     Execution(String),
