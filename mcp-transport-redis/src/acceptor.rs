@@ -90,7 +90,8 @@ impl RedisBus {
         }
         let (sessions_tx, sessions) = mpsc::channel(MAX_CLAIMS);
         let task = tokio::spawn(accept_loop(bus.clone(), announcements, sessions_tx, authenticator)).abort_handle();
-        tracing::info!(service = %bus.config.service, instance = %bus.instance, mode = bus.config.mode.as_str(), "accepting Redis sessions");
+        let (service, mode) = (&bus.config.service, bus.config.mode.as_str());
+        tracing::info!(service = %service, instance = %bus.instance, mode, "accepting Redis sessions");
         Ok(RedisAcceptor { sessions, task, bus, channel })
     }
 }
@@ -205,7 +206,8 @@ async fn claim(
         .map_err(|e| tracing::warn!(session = %id, error = %e, "could not claim a session"))
         .ok()?;
     if won.is_none() {
-        tracing::debug!(session = %id, hold_back_ms = hold_back.as_secs_f64() * 1e3, "another instance took the session");
+        let hold_back_ms = hold_back.as_secs_f64() * 1e3;
+        tracing::debug!(session = %id, hold_back_ms, "another instance took the session");
         return None;
     }
     bus.served.fetch_add(1, Ordering::Relaxed);

@@ -136,7 +136,8 @@ impl RedisBus {
             tasks.push(tokio::spawn(streams::run(weak, routes, reader, shared.instance.clone())).abort_handle());
         }
         *lock(&shared.tasks) = tasks;
-        tracing::debug!(instance = %shared.instance, service = %shared.config.service, mode = shared.config.mode.as_str(), "Redis bus open");
+        let (service, mode) = (&shared.config.service, shared.config.mode.as_str());
+        tracing::debug!(instance = %shared.instance, service = %service, mode, "Redis bus open");
         Ok(Self { shared })
     }
 

@@ -52,7 +52,8 @@
 //!    one wins. Placement is by rendezvous hashing over the live instances: the instance with
 //!    the highest `hash(session, instance)` tries at once, the others only after
 //!    [`RedisConfig::claim_fallback`] (plus a little per session they already serve), so
-//!    sessions spread evenly and a dead or overloaded instance's share goes to the others. The owner key records the instance and the session's [`Principal`](mcp_core::Principal)
+//!    sessions spread evenly and a dead or overloaded instance's share goes to the others. The
+//!    owner key records the instance and the session's [`Principal`](mcp_core::Principal)
 //!    (see [`mcp_core::SessionInfo::principal`]).
 //! 3. The winner starts listening on `to-server` and then sends an accept frame naming itself on
 //!    `to-client`. The client fails with [`RedisTransportError::AcceptTimeout`] if no accept
@@ -63,7 +64,8 @@
 //!    for a further `liveness_ttl` (so that a peer reconnecting after a Redis restart is not
 //!    declared dead) is dead: its session ends with
 //!    [`TransportError::ConnectionLost`](mcp_core::TransportError::ConnectionLost) naming it,
-//!    within about `2 * liveness_ttl + heartbeat_interval` of its last sign of life. A client can then open a new session.
+//!    within about `2 * liveness_ttl + heartbeat_interval` of its last sign of life. A client
+//!    can then open a new session.
 //! 5. Closing the sink sends a close frame (the peer's stream ends with `None`) after everything
 //!    sent before it; dropping the transport deletes the session's keys.
 //!
@@ -85,9 +87,9 @@
 //! A payload (a pub/sub message, or field `m` of a stream entry) is one compact JSON-RPC message,
 //! or a control frame: `#` and a JSON object, `#{"type":"accept","instance":..}`,
 //! `#{"type":"reject",..}`, `#{"type":"close"}`, and the flow-control credit
-//! `#{"type":"credit","read":N}` (the sender's application has read N messages). Durable stream entries have the ids `0-1`,
-//! `0-2`, ... in the order sent; the streams' consumer group is `mcp` and the consumer the
-//! reading process's instance id. Durable streams expire `liveness_ttl + outage_timeout` after
+//! `#{"type":"credit","read":N}` (the sender's application has read N messages). Durable
+//! stream entries have the ids `0-1`, `0-2`, ... in the order sent; the streams' consumer group
+//! is `mcp` and the consumer the reading process's instance id. Durable streams expire `liveness_ttl + outage_timeout` after
 //! their last refresh.
 //!
 //! # Delivery modes
@@ -121,6 +123,25 @@
 //! `rediss://` for TLS (rustls with the ring provider; the server's certificate must chain to
 //! a webpki-roots (Mozilla) root, or to [`RedisConfig::tls_root_cert_pem`]); see
 //! [`RedisConfig::from_url`]. Passwords are never logged.
+//!
+//! # API at a glance
+//!
+//! | for | use |
+//! |---|---|
+//! | configuration | [`RedisConfig::from_url`] or [`RedisConfig::new`], then its public fields |
+//! | a process's connections | [`RedisBus::open`] (clone it; one per process and service) |
+//! | a server | [`RedisBus::accept`] / [`RedisBus::accept_with`] (an [`Authenticator`], e.g. [`StaticTokens`]) → [`RedisAcceptor`], an [`mcp_core::Acceptor`] of [`IncomingSession`](mcp_core::IncomingSession)s with a [`RedisSessionInfo`] extension |
+//! | a client | [`RedisBus::connect`] / [`RedisBus::connect_with_token`] → [`RedisTransport`], an [`mcp_core::Transport`] |
+//! | one-off | [`connect`] and [`accept`] with a bus of their own |
+//!
+//! # Limitations
+//!
+//! - Redis Cluster is not supported (a process reads all its session streams in one
+//!   `XREADGROUP`, which needs them in one slot); use a single Redis or a Sentinel-managed primary.
+//! - A session stream has exactly one writer: anything else appending to it ends the session.
+//! - TLS client certificates (mutual TLS) are not configurable yet.
+//! - Placement uses each host's clock for instance registrations; clocks more than a
+//!   `liveness_ttl` apart make placement uneven (never wrong: the owner key decides).
 //!
 //! # Limits (each configurable in [`RedisConfig`])
 //!
