@@ -38,6 +38,7 @@
 //! | message size ([`WsConfig::max_message_bytes`]) | 16 MiB | close 1009 |
 //! | text frame that is not JSON / not JSON-RPC | | a non-fatal item (the session answers -32700 / -32600); the connection stays |
 //! | binary frame | | close 1003 |
+//! | text frame that is not UTF-8 | | close 1007 (RFC 6455 requires it) |
 //! | heartbeat ([`WsConfig::ping_interval`], [`WsConfig::pong_timeout`]) | ping after 30 s of silence; 10 s for an answer | the stream ends with `ConnectionLost` |
 //! | open connections ([`WsServerConfig::max_connections`]) | 10,000 | 503 on the upgrade |
 //! | credentials ([`WsServerConfig::verifier`]) | none required | 401 on the upgrade |
@@ -47,6 +48,15 @@
 //!
 //! A [`WsListener`] on a non-loopback address refuses to start without a verifier (see
 //! [`WsServerConfig::allow_unauthenticated_remote`]).
+//!
+//! # Sessions
+//!
+//! Each accepted connection is an [`mcp_core::IncomingSession`] whose `info` has
+//! `transport == "ws"`, the peer's `remote_addr`, the `principal` (from the verifier, or
+//! `anonymous` without one), and in `extensions` the upgrade request's `http::HeaderMap`
+//! (without `Authorization`, `Cookie` and `Sec-WebSocket-Protocol`) and a [`CloseHandle`].
+//! Serve them with one server instance each, e.g. `server.serve_acceptor(listener, shutdown)`
+//! from `mcp-peer`; [`WsServer::shutdown`] ends the acceptor and drains the sessions.
 //!
 //! # Authentication
 //!

@@ -41,3 +41,22 @@ async fn peer_client_calls_the_fixture_server_over_websocket_and_shutdown_drains
     let err = within("a call after shutdown", client.call_tool("echo", &json!({"message": "late"}))).await;
     assert!(err.is_err(), "the session is over: {err:?}");
 }
+
+#[tokio::test]
+async fn a_non_json_text_frame_gets_minus_32700_from_the_server_and_the_session_goes_on() {
+    use futures::SinkExt;
+    use tokio_tungstenite::tungstenite::Message as WsMessage;
+
+    let listener = listener(WsServerConfig::default()).await;
+    let url = listener.url();
+    tokio::spawn(async move { fixtures::everything().serve_acceptor(listener, std::future::pending()).await });
+    let mut client = raw_client(&url).await;
+    client.send(WsMessage::text("this is not JSON")).await.unwrap();
+    let answer = next_json(&mut client).await;
+    assert_eq!(answer["error"]["code"], -32700, "{answer}");
+    assert_eq!(answer["id"], serde_json::Value::Null);
+    // The connection and the session stay: a ping is answered.
+    client.send(WsMessage::text(r#"{"jsonrpc":"2.0","id":5,"method":"ping"}"#)).await.unwrap();
+    let pong = next_json(&mut client).await;
+    assert_eq!(pong, json!({"jsonrpc": "2.0", "id": 5, "result": {}}));
+}
