@@ -29,7 +29,11 @@ use crate::wire::{ConnectReply, ConnectRequest, PROTOCOL_VERSION};
 /// [`TokenVerifier`](crate::TokenVerifier) (if one is configured) and the session's
 /// [`SessionSubjects`] in its extensions.
 ///
-/// Dropping the acceptor stops accepting; sessions already accepted go on.
+/// Connect requests are handled one at a time (a slow [`TokenVerifier`](crate::TokenVerifier)
+/// slows accepting) and only while the application has room for another session (see
+/// [`NatsServerConfig::accept_backlog`]). A refused or malformed connect request is answered and
+/// logged, never the end of the stream; the stream ends only when the NATS connection is closed
+/// for good. Dropping the acceptor stops accepting; sessions already accepted go on.
 pub struct NatsAcceptor {
     sessions: mpsc::Receiver<IncomingSession>,
     connect_subject: String,

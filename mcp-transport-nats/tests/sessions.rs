@@ -151,7 +151,8 @@ async fn a_silent_server_fails_the_heartbeat() {
         }
     });
     nc.flush().await.unwrap();
-    let mut t = connect(&nc, NatsClientConfig::new("hung").heartbeat(fast_heartbeat())).await.unwrap();
+    let heartbeat = mcp_transport_nats::Heartbeat::new(Duration::from_millis(100), 3);
+    let mut t = connect(&nc, NatsClientConfig::new("hung").heartbeat(heartbeat)).await.unwrap();
     match within("the heartbeat to fail", t.next()).await {
         Some(Err(TransportError::ConnectionLost(why))) => assert!(why.contains("answered no heartbeat"), "{why}"),
         other => panic!("expected ConnectionLost, got {other:?}"),
@@ -380,4 +381,33 @@ async fn nats_level_auth_comes_from_the_url_or_connect_options() {
         }
         other => panic!("a wrong token must be refused, got {:?}", other.map(|_| "a client")),
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_peer_is_told_when_only_the_servers_connection_was_interrupted() {
+    let server = NatsServer::start().await;
+    let heartbeat = mcp_transport_nats::Heartbeat::new(Duration::from_millis(100), 50);
+    let server_nats = nats(&server.url()).await;
+    let mut acceptor =
+        NatsAcceptor::bind(server_nats.clone(), NatsServerConfig::new("blip").heartbeat(heartbeat)).await.unwrap();
+    let client_nats = nats(&server.url()).await;
+    let mut client = connect(&client_nats, NatsClientConfig::new("blip").heartbeat(heartbeat)).await.unwrap();
+    let mut session = within("a session", acceptor.next()).await.unwrap();
+
+    client.send(Message::request(1, "slow", &json!({})).unwrap()).await.unwrap();
+    within("the request at the server", session.transport.next()).await.unwrap().unwrap();
+    // Only the server instance's connection breaks; the client's never does, so only the
+    // server's `interrupted` notice can tell it that its request may be lost.
+    server_nats.force_reconnect().await.unwrap();
+    match within("the error for the request in flight", client.next()).await {
+        Some(Ok(Message::Error(e))) => {
+            assert_eq!(e.id, Some(1.into()));
+            assert!(e.error.message.contains("server instance's NATS connection was interrupted"), "{e:?}");
+        }
+        other => panic!("expected an error response for request 1, got {other:?}"),
+    }
+    // The session goes on.
+    client.send(Message::notification("still/here", &json!({})).unwrap()).await.unwrap();
+    let m = within("a message after the blip", session.transport.next()).await.unwrap().unwrap();
+    assert_eq!(m.method(), Some("still/here"));
 }
