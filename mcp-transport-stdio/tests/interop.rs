@@ -1,6 +1,6 @@
 //! Interoperability with the official SDKs over stdio: their clients (TypeScript SDK 1.32.2,
 //! Python SDK 2.3.0) spawn our `everything-stdio` example; our client spawns the reference
-//! server (`@modelcontextprotocol/server-everything`).
+//! server (`@modelcontextprotocol/server-everything`) and a Python SDK server.
 //!
 //! Needs the test tools: `eval "$(scripts/install-test-deps)"` from the workspace root.
 
@@ -103,5 +103,15 @@ async fn our_client_calls_the_reference_server_echo() {
     assert!(tools.iter().any(|t| t.name == "echo"), "{:?}", tools.iter().map(|t| &t.name).collect::<Vec<_>>());
     let result = within("the echo call", client.call_tool("echo", &json!({"message": "hi from rust"}))).await.unwrap();
     assert_eq!(result.content[0].as_text(), Some("Echo: hi from rust"));
+    within("closing the session", client.close()).await.unwrap();
+}
+
+#[tokio::test]
+async fn our_client_calls_a_python_sdk_server() {
+    let transport = ChildProcess::new(tools::python()).arg(script("python_server.py")).spawn().unwrap();
+    let client = mcp_testkit::client::connect(transport).await;
+    assert_eq!(client.server_info().server_info.name, "python-echo");
+    let result = within("the echo call", client.call_tool("echo", &json!({"message": "hi from rust"}))).await.unwrap();
+    assert_eq!(result.content[0].as_text(), Some("Python echo: hi from rust"));
     within("closing the session", client.close()).await.unwrap();
 }
