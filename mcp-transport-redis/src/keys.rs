@@ -32,9 +32,10 @@ impl Keys {
         Bytes::from(format!("{}:connect", self.base))
     }
 
-    /// The sorted set of live accepting instances (score: registration expiry, ms since epoch).
-    pub(crate) fn instances(&self) -> Bytes {
-        Bytes::from(format!("{}:instances", self.base))
+    /// The sorted set of live instances accepting sessions in `mode` (score: registration
+    /// expiry, ms since the epoch).
+    pub(crate) fn instances(&self, mode: &str) -> Bytes {
+        Bytes::from(format!("{}:instances:{mode}", self.base))
     }
 
     /// The stream that wakes a process's durable reader when its set of sessions changes.
@@ -73,7 +74,7 @@ mod tests {
         assert_eq!(s.owner, "mcp:everything:session:abc:owner");
         assert_eq!(s.client, "mcp:everything:session:abc:client");
         assert_eq!(keys.wake_stream("i1"), "mcp:everything:wake:i1");
-        assert_eq!(keys.instances(), "mcp:everything:instances");
+        assert_eq!(keys.instances("durable"), "mcp:everything:instances:durable");
         assert_eq!(random_id().len(), 32);
         assert_ne!(random_id(), random_id());
     }

@@ -76,7 +76,7 @@
 //!
 //! | name | kind | written by | content, lifetime |
 //! |---|---|---|---|
-//! | `{prefix}:{service}:instances` | sorted set, TTL | each accepting instance | live instances (score: registration expiry in ms since the epoch), for placement |
+//! | `{prefix}:{service}:instances:{mode}` | sorted set, TTL | each accepting instance | live instances of that mode (score: registration expiry in ms since the epoch), for placement |
 //! | `{prefix}:{service}:connect` | pub/sub channel | clients | session announcements: `{"v":1,"session":id,"mode":"pubsub"\|"durable","token":...}` |
 //! | `{prefix}:{service}:session:{id}:owner` | string, TTL `liveness_ttl` | the server instance that took the session | `{"instance":..,"mode":..,"principal":{"id":..,"scopes":[..],"tools":[..]\|null}}`; the server's liveness key |
 //! | `{prefix}:{service}:session:{id}:client` | string, TTL `liveness_ttl` | the client | the client's liveness key |

@@ -1,7 +1,7 @@
 //! Which instance should take a session: rendezvous hashing over the live instances of the
 //! service, so that sessions spread evenly and every instance agrees without talking.
 //!
-//! Each accepting instance registers in the sorted set `{prefix}:{service}:instances` (score:
+//! Each accepting instance registers in the sorted set `{prefix}:{service}:instances:{mode}` (score:
 //! the time its registration expires, refreshed by the heartbeat) and reads the live members
 //! back. The instance with the highest `hash(session id, instance id)` claims at once; the others
 //! claim only after [`RedisConfig::claim_fallback`](crate::RedisConfig::claim_fallback), in case
@@ -18,7 +18,7 @@ use crate::liveness::duration_ms;
 /// Registers this instance and refreshes the list of live instances.
 pub(crate) async fn refresh(bus: &BusShared, commands: &mut ConnectionManager) -> redis::RedisResult<()> {
     let now = now_ms();
-    let key = bus.keys.instances();
+    let key = bus.keys.instances(bus.config.mode.as_str());
     let (live,): (Vec<String>,) = redis::pipe()
         .cmd("ZADD")
         .arg(&key[..])
