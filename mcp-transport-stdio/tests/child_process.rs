@@ -94,6 +94,12 @@ async fn a_crash_mid_session_is_reported_and_sending_fails() {
         ChildProcess::new(example("stdio-echo")).stderr(StderrMode::Capture { keep_lines: 2 }).spawn().unwrap();
     server.send(request(1, "stderr", json!({"lines": ["one", "two", "three"]}))).await.unwrap();
     within("the stderr answer", server.next()).await.unwrap().unwrap();
+    within("the stderr lines to be read", async {
+        while server.recent_stderr() != ["two", "three"] {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await;
     server.send(request(2, "exit", json!({"code": 42}))).await.unwrap();
     let error = final_error(&mut server).await;
     let exited = ChildExited::find(&error).unwrap();

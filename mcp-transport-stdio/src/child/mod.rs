@@ -271,10 +271,11 @@ impl ChildProcess {
         tracing::debug!(program = %program, pid, args = self.args.len(), "started MCP server process");
         let (phase_tx, phase_rx) = watch::channel(Phase::Running);
         let (exit_tx, exit_rx) = watch::channel(None);
+        let tail = stderr.as_ref().map(|(_, tail)| tail.clone());
         let supervised = Supervised { child, program: program.clone(), stderr, escalation: self.escalation };
         tokio::spawn(supervised.run(phase_rx, exit_tx));
         let lines = LinesTransport::with_config(stdout, ClosableStdin::new(stdin), &self.config);
-        Ok(ChildProcessTransport::new(lines, phase_tx, exit_rx, program, pid))
+        Ok(ChildProcessTransport::new(lines, phase_tx, exit_rx, program, pid, tail))
     }
 }
 

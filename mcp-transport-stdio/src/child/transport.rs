@@ -14,6 +14,7 @@ use tokio::io::AsyncWrite;
 use tokio::process::{ChildStdin, ChildStdout};
 use tokio::sync::watch;
 
+use super::stderr::StderrTail;
 use super::supervisor::{Exit, Phase};
 use crate::framing::LinesTransport;
 
@@ -151,6 +152,7 @@ pub struct ChildProcessTransport {
     exit: watch::Receiver<Option<Exit>>,
     program: Arc<str>,
     pid: Option<u32>,
+    stderr_tail: Option<Arc<StderrTail>>,
 }
 
 impl ChildProcessTransport {
@@ -160,13 +162,20 @@ impl ChildProcessTransport {
         exit: watch::Receiver<Option<Exit>>,
         program: Arc<str>,
         pid: Option<u32>,
+        stderr_tail: Option<Arc<StderrTail>>,
     ) -> Self {
-        Self { lines, read: ReadState::Reading, phase, exit, program, pid }
+        Self { lines, read: ReadState::Reading, phase, exit, program, pid, stderr_tail }
     }
 
     /// The child's process id.
     pub fn pid(&self) -> Option<u32> {
         self.pid
+    }
+
+    /// The last lines the child wrote to stderr so far (empty unless stderr is captured), for
+    /// diagnostics while it runs.
+    pub fn recent_stderr(&self) -> Vec<String> {
+        self.stderr_tail.as_ref().map(|tail| tail.snapshot()).unwrap_or_default()
     }
 
     /// Shuts the child down per the MCP lifecycle: flushes and closes its stdin, waits for it to
