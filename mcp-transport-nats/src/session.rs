@@ -163,8 +163,8 @@ impl SessionTask {
         tracing::debug!(inbound = %self.subjects.inbound, outbound = %self.subjects.outbound, "session started");
         loop {
             let live = self.ending.is_none();
+            // Unbiased: a busy direction must not starve the other or the heartbeat.
             tokio::select! {
-                biased;
                 msg = self.control.next(), if live => match msg {
                     Some(msg) => self.on_control(msg).await,
                     None => self.fail(self.connection_closed()),
@@ -255,6 +255,12 @@ impl SessionTask {
     }
 
     async fn close_locally(&mut self) {
+        // What the application queued before closing or dropping the transport still goes
+        // out (at most the channel's capacity beyond the peer's window).
+        self.outbound.close();
+        while let Ok(out) = self.outbound.try_recv() {
+            self.publish(out).await;
+        }
         let _ = self.client.publish(self.outbound_subject.clone(), Bytes::new()).await;
         // A flush cannot outlive a broken connection by more than one heartbeat.
         let _ = tokio::time::timeout(self.settings.heartbeat.interval, self.client.flush()).await;

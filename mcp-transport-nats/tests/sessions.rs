@@ -411,3 +411,21 @@ async fn the_peer_is_told_when_only_the_servers_connection_was_interrupted() {
     let m = within("a message after the blip", session.transport.next()).await.unwrap().unwrap();
     assert_eq!(m.method(), Some("still/here"));
 }
+
+#[tokio::test]
+async fn dropping_a_transport_still_delivers_what_it_accepted() {
+    let server = NatsServer::start().await;
+    let nc = nats(&server.url()).await;
+    let mut acceptor = NatsAcceptor::bind(nc.clone(), NatsServerConfig::new("dropping")).await.unwrap();
+    let mut client = connect(&nc, NatsClientConfig::new("dropping")).await.unwrap();
+    let mut session = within("a session", acceptor.next()).await.unwrap();
+    for i in 0..50 {
+        client.feed(Message::notification("n", &json!({ "i": i })).unwrap()).await.unwrap();
+    }
+    drop(client); // no close()
+    for i in 0..50 {
+        let m = within(format!("message {i} sent before the drop"), session.transport.next()).await.unwrap().unwrap();
+        assert_eq!(m.to_string(), Message::notification("n", &json!({ "i": i })).unwrap().to_string());
+    }
+    assert!(within("the end after the drop", session.transport.next()).await.is_none());
+}
