@@ -25,6 +25,9 @@ use crate::streams::{self, StreamRoutes};
 /// process that holds the session).
 pub(crate) const GROUP: &str = "mcp";
 
+/// The largest session announcement considered; larger ones are dropped unread.
+const MAX_ANNOUNCEMENT: usize = 64 * 1024;
+
 /// A process's connection to one service over Redis: share one per process (it is a cheap
 /// clone) for every client session and acceptor of that service.
 ///
@@ -73,7 +76,7 @@ impl RedisBus {
             .await
             .map_err(failed("connecting"))?;
 
-        let router = Arc::new(Router::default());
+        let router = Arc::new(Router::new(config.max_message_bytes));
         let resp3 = info.clone().set_redis_settings(info.redis_settings().clone().set_protocol(ProtocolVersion::RESP3));
         let sub_client = redis_client(&config, resp3).map_err(failed("setting up the Redis client"))?;
         let push_router = router.clone();
@@ -294,9 +297,9 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 // ===== Router =====
 
 /// Pub/sub dispatch: channel name → the queue of the session (or acceptor) that reads it.
-#[derive(Default)]
 pub(crate) struct Router {
     routes: Mutex<HashMap<Bytes, Route>>,
+    max_message_bytes: usize,
 }
 
 pub(crate) struct Route {
@@ -306,6 +309,10 @@ pub(crate) struct Route {
 }
 
 impl Router {
+    fn new(max_message_bytes: usize) -> Self {
+        Self { routes: Mutex::new(HashMap::new()), max_message_bytes }
+    }
+
     pub(crate) fn insert(&self, channel: Bytes, route: Route) {
         lock(&self.routes).insert(channel, route);
     }
@@ -352,6 +359,12 @@ impl Router {
             state.grant(read);
             return;
         }
+        let payload = match route.state {
+            Some(_) => Control::bounded(payload, self.max_message_bytes),
+            // An announcement has no business being large; a big one is junk.
+            None if payload.len() > MAX_ANNOUNCEMENT => return,
+            None => payload,
+        };
         match route.tx.try_send(payload) {
             Ok(()) => {}
             Err(mpsc::error::TrySendError::Full(_)) => match &route.state {

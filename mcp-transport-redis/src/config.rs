@@ -63,7 +63,9 @@ pub struct RedisConfig {
     pub accept_timeout: Duration,
     /// The flow-control window: messages a session's peer may send that this end has not read
     /// yet (default 1024); the peer's sink waits beyond it. Each end grants more as its
-    /// application reads, so the received-message queue never holds more than this.
+    /// application reads, so the received-message queue never holds more than this: at worst
+    /// `session_queue * max_message_bytes` bytes per session (a message over the limit is
+    /// replaced by a small marker as it arrives).
     pub session_queue: usize,
     /// The largest message accepted, in bytes (default 16 MiB). A larger received message is
     /// skipped with [`TransportError::MessageTooLarge`](mcp_core::TransportError::MessageTooLarge);

@@ -29,6 +29,10 @@ pub(crate) enum Control {
     /// Flow control: the sender's application has read `read` messages of this session so far,
     /// so its peer may have up to the window (`RedisConfig::session_queue`) more in flight.
     Credit { read: u64 },
+    /// Put in a session's queue in place of a received message larger than the limit, so that
+    /// an oversized message costs no memory while it waits to be reported.
+    #[serde(rename = "too-large")]
+    TooLarge { size: usize },
 }
 
 impl Control {
@@ -48,6 +52,11 @@ impl Control {
             Self::Credit { read } => Some(read),
             _ => None,
         }
+    }
+
+    /// `payload`, or a [`Control::TooLarge`] marker when it exceeds `limit`.
+    pub(crate) fn bounded(payload: Bytes, limit: usize) -> Bytes {
+        if payload.len() > limit { Self::TooLarge { size: payload.len() }.encode() } else { payload }
     }
 
     /// `None` for a control frame this version does not know (ignored, for forward compatibility).

@@ -194,13 +194,17 @@ impl RedisTransport {
 
     fn decode(&self, payload: &[u8]) -> Option<Result<Message, TransportError>> {
         if payload.len() > self.max_message_bytes {
-            return Some(Err(TransportError::MessageTooLarge {
-                size: Some(payload.len()),
-                limit: self.max_message_bytes,
-                setting: Some("RedisConfig::max_message_bytes"),
-            }));
+            return Some(Err(self.too_large(payload.len())));
         }
         Some(Message::from_slice(payload).map_err(TransportError::from))
+    }
+
+    fn too_large(&self, size: usize) -> TransportError {
+        TransportError::MessageTooLarge {
+            size: Some(size),
+            limit: self.max_message_bytes,
+            setting: Some("RedisConfig::max_message_bytes"),
+        }
     }
 
     fn enqueue(&mut self, payload: Bytes, best_effort: bool) -> Result<(), TransportError> {
@@ -251,10 +255,17 @@ impl Stream for RedisTransport {
             }
             match ready!(self.inbound.poll_recv(cx)) {
                 Some(payload) if payload.first() == Some(&CONTROL_TAG) => {
-                    if Control::decode(&payload) == Some(Control::Close) {
-                        tracing::debug!(session = %self.state.id, "peer closed the session");
-                        self.ended = true;
-                        self.bus.peer_closed(&self.state);
+                    match Control::decode(&payload) {
+                        Some(Control::Close) => {
+                            tracing::debug!(session = %self.state.id, "peer closed the session");
+                            self.ended = true;
+                            self.bus.peer_closed(&self.state);
+                        }
+                        Some(Control::TooLarge { size }) => {
+                            self.read += 1;
+                            return Poll::Ready(Some(Err(self.too_large(size))));
+                        }
+                        _ => {}
                     }
                     // Accept frames were consumed during setup; unknown control frames are
                     // from a newer peer and carry nothing for this one.
@@ -296,11 +307,7 @@ impl Sink<Message> for RedisTransport {
         let payload = item.to_vec();
         if payload.len() > self.max_message_bytes {
             self.outgoing.abort_send();
-            return Err(TransportError::MessageTooLarge {
-                size: Some(payload.len()),
-                limit: self.max_message_bytes,
-                setting: Some("RedisConfig::max_message_bytes"),
-            });
+            return Err(self.too_large(payload.len()));
         }
         self.enqueue(Bytes::from(payload), false)?;
         self.sent += 1;

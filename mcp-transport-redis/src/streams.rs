@@ -237,7 +237,7 @@ fn deliver(bus: &BusShared, routes: &StreamRoutes, reply: Value, acks: &mut Vec<
                             route.state.grant(read);
                             true
                         }
-                        None => route.tx.try_send(payload).is_ok(),
+                        None => route.tx.try_send(Control::bounded(payload, bus.config.max_message_bytes)).is_ok(),
                     },
                     _ => false,
                 };
