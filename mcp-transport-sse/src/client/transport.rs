@@ -8,7 +8,7 @@ use std::task::{Context, Poll};
 use futures::{Sink, Stream};
 use mcp_core::{Message, TransportError};
 use tokio::sync::mpsc;
-use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
+use tokio_util::sync::{CancellationToken, DropGuard, WaitForCancellationFutureOwned};
 
 /// A client-side HTTP transport: what is sent becomes POSTs, what the server sends (in POST
 /// responses and SSE streams) comes out of the stream.
@@ -26,6 +26,10 @@ pub struct HttpClientTransport {
     session_id: Arc<Mutex<Option<String>>>,
     closed: Pin<Box<WaitForCancellationFutureOwned>>,
     ended: bool,
+    /// Dropping the transport stops its background tasks and closes its SSE connections (a
+    /// legacy server then ends the session; a Streamable HTTP session idles out, as no DELETE
+    /// can be sent from `drop`: call `close` for that).
+    _stop_on_drop: DropGuard,
 }
 
 impl std::fmt::Debug for HttpClientTransport {
@@ -41,7 +45,14 @@ impl HttpClientTransport {
         session_id: Arc<Mutex<Option<String>>>,
         closed: CancellationToken,
     ) -> Self {
-        Self { sink, inbound, session_id, closed: Box::pin(closed.cancelled_owned()), ended: false }
+        Self {
+            sink,
+            inbound,
+            session_id,
+            closed: Box::pin(closed.clone().cancelled_owned()),
+            ended: false,
+            _stop_on_drop: closed.drop_guard(),
+        }
     }
 
     /// The session id the server assigned, once known.

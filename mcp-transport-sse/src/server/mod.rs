@@ -24,7 +24,7 @@ mod session;
 mod sse_body;
 mod streamable;
 
-use std::future::IntoFuture;
+use std::future::{Future, IntoFuture};
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -38,12 +38,11 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use base64::Engine;
-use futures::{Stream, StreamExt};
+use futures::Stream;
 use http::{HeaderMap, StatusCode};
 use mcp_core::{IncomingSession, Message, Principal, RequestId, SessionInfo, TransportError};
 use rand::RngCore;
 use tokio::sync::mpsc;
-use tokio_stream::wrappers::ReceiverStream;
 
 pub use config::HttpServerConfig;
 pub use request::{PROTOCOL_VERSION, SESSION_ID};
@@ -369,12 +368,30 @@ fn session_transport(
     session: &Arc<Session>,
     inbound: mpsc::Receiver<Result<Message, TransportError>>,
 ) -> impl mcp_core::Transport {
-    let stream = ReceiverStream::new(inbound).take_until(session.closed.clone().cancelled_owned());
+    let stream = InboundStream { rx: inbound, closed: Box::pin(session.closed.clone().cancelled_owned()) };
     let sink = futures::sink::unfold(Arc::clone(session), |session, message: Message| async move {
         session.send(message).await?;
         Ok::<_, TransportError>(session)
     });
     mcp_core::Duplex::new(sink, stream)
+}
+
+/// A session's inbound messages. When the session ends, messages already accepted (their POST
+/// got 202) are still delivered, then the stream ends.
+struct InboundStream {
+    rx: mpsc::Receiver<Result<Message, TransportError>>,
+    closed: Pin<Box<tokio_util::sync::WaitForCancellationFutureOwned>>,
+}
+
+impl Stream for InboundStream {
+    type Item = Result<Message, TransportError>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        match self.rx.poll_recv(cx) {
+            Poll::Pending => self.closed.as_mut().poll(cx).map(|()| None),
+            ready => ready,
+        }
+    }
 }
 
 /// Serves `server`'s router on `listener` until `shutdown` completes, then drains: `/health`
