@@ -429,3 +429,26 @@ async fn dropping_a_transport_still_delivers_what_it_accepted() {
     }
     assert!(within("the end after the drop", session.transport.next()).await.is_none());
 }
+
+#[tokio::test]
+async fn a_silent_client_fails_the_servers_heartbeat() {
+    let server = NatsServer::start().await;
+    let nc = nats(&server.url()).await;
+    let heartbeat = mcp_transport_nats::Heartbeat::new(Duration::from_millis(100), 3);
+    let mut acceptor =
+        NatsAcceptor::bind(nc.clone(), NatsServerConfig::new("mute").heartbeat(heartbeat)).await.unwrap();
+    // A fake client (a hung process): it subscribes to its inbox but never answers a ping.
+    let _inbox = nc.subscribe("mcp.mute.c.I1").await.unwrap();
+    let _control = nc.subscribe("mcp.mute.c.I1.ctl").await.unwrap();
+    let reply =
+        nc.request("mcp.mute.connect", json!({ "version": 1, "inbox": "I1" }).to_string().into()).await.unwrap();
+    let reply: serde_json::Value = serde_json::from_slice(&reply.payload).unwrap();
+    assert!(reply["session"]["subject"].as_str().unwrap().starts_with("mcp.mute.s."), "{reply}");
+    let mut session = within("a session", acceptor.next()).await.unwrap();
+    match within("the server's heartbeat to fail", session.transport.next()).await {
+        Some(Err(TransportError::ConnectionLost(why))) => {
+            assert!(why.contains("client") && why.contains("answered no heartbeat"), "{why}")
+        }
+        other => panic!("expected ConnectionLost, got {other:?}"),
+    }
+}
