@@ -45,7 +45,7 @@ impl RedisBus {
         let keys = bus.keys.session(&id);
         let state = SessionState::new(id.clone(), Side::Client, keys.to_client.clone(), keys.to_server.clone());
         // Until the transport exists, this guard undoes the registration on every exit.
-        let guard = Unregister { bus, state: &state };
+        let mut guard = Unregister { bus, state: &state, armed: true };
         let mut inbound = bus.open_inbound(&state).await?;
         bus.add_liveness(
             &state,
@@ -116,7 +116,7 @@ impl RedisBus {
             );
         }
         tracing::debug!(session = %id, instance = %instance, service = %config.service, "session accepted");
-        std::mem::forget(guard);
+        guard.armed = false;
         Ok(RedisTransport::new(bus.clone(), state.clone(), inbound, instance, 1))
     }
 }
@@ -124,10 +124,13 @@ impl RedisBus {
 struct Unregister<'a> {
     bus: &'a BusShared,
     state: &'a SessionState,
+    armed: bool,
 }
 
 impl Drop for Unregister<'_> {
     fn drop(&mut self) {
-        self.bus.unregister(self.state);
+        if self.armed {
+            self.bus.unregister(self.state);
+        }
     }
 }
