@@ -136,6 +136,7 @@
 //!
 //! # Limitations
 //!
+//! - Requires Redis 6.2 or later (RESP3 subscriptions, `XADD NOMKSTREAM`); tested with 7.0.
 //! - Redis Cluster is not supported (a process reads all its session streams in one
 //!   `XREADGROUP`, which needs them in one slot); use a single Redis or a Sentinel-managed primary.
 //! - A session stream has exactly one writer: anything else appending to it ends the session.
