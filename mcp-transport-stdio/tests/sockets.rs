@@ -185,3 +185,18 @@ async fn a_server_serves_both_acceptors_to_many_clients() {
     stop.send(()).unwrap();
     assert_eq!(within("the server to stop", serving).await.unwrap(), 10);
 }
+
+/// A vanished peer is detected by TCP keepalive (raw TCP has no heartbeat): on by default,
+/// probing after 60 s of silence.
+#[tokio::test]
+async fn tcp_keepalive_is_on_by_default() {
+    use rustix::net::sockopt;
+    let mut acceptor = TcpAcceptor::bind("127.0.0.1:0").await.unwrap();
+    let client = connect_tcp(acceptor.local_addr().unwrap()).await.unwrap();
+    let stream: &tokio::net::TcpStream = client.reader().as_ref();
+    assert!(sockopt::socket_keepalive(stream).unwrap());
+    assert_eq!(sockopt::tcp_keepidle(stream).unwrap(), std::time::Duration::from_secs(60));
+    assert_eq!(sockopt::tcp_keepcnt(stream).unwrap(), 3);
+    // (Accepted connections go through the same function, with ListenerConfig::tcp_keepalive.)
+    within("the session", acceptor.next()).await.unwrap();
+}

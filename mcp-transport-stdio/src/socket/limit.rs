@@ -44,6 +44,11 @@ pub struct ListenerConfig {
     /// The permissions of a Unix socket file the acceptor creates (default `0o600`: only this
     /// user may connect).
     pub unix_socket_mode: u32,
+    /// TCP keepalive for accepted connections: how long a connection may be silent before the
+    /// kernel probes the peer (default 60 s; 3 probes 10 s apart then end a dead connection).
+    /// `None` turns it off. Raw TCP has no heartbeat of its own, so without it a vanished peer
+    /// would hold its session and its connection slot forever.
+    pub tcp_keepalive: Option<Duration>,
 }
 
 impl Default for ListenerConfig {
@@ -53,6 +58,7 @@ impl Default for ListenerConfig {
             framing: StdioConfig::default(),
             allow_non_loopback: false,
             unix_socket_mode: 0o600,
+            tcp_keepalive: Some(super::tcp::DEFAULT_KEEPALIVE),
         }
     }
 }
@@ -76,6 +82,13 @@ impl ListenerConfig {
     #[must_use]
     pub fn with_allow_non_loopback(mut self, allow: bool) -> Self {
         self.allow_non_loopback = allow;
+        self
+    }
+
+    /// Sets [`tcp_keepalive`](Self::tcp_keepalive).
+    #[must_use]
+    pub fn with_tcp_keepalive(mut self, idle: Option<Duration>) -> Self {
+        self.tcp_keepalive = idle;
         self
     }
 

@@ -4,6 +4,7 @@ use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use futures::Stream;
 use mcp_core::{IncomingSession, SessionInfo};
@@ -17,13 +18,45 @@ use crate::framing::LinesTransport;
 /// One MCP session over a TCP connection.
 pub type TcpTransport = LinesTransport<OwnedReadHalf, OwnedWriteHalf>;
 
-fn transport(stream: TcpStream, framing: &StdioConfig) -> TcpTransport {
+/// TCP keepalive: how long a connection may be silent before the kernel probes the peer.
+pub(crate) const DEFAULT_KEEPALIVE: Duration = Duration::from_secs(60);
+/// Keepalive probes: how far apart, and how many unanswered ones end the connection.
+const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(10);
+const KEEPALIVE_PROBES: u32 = 3;
+
+fn transport(stream: TcpStream, framing: &StdioConfig, keepalive: Option<Duration>) -> TcpTransport {
     // Requests and answers are small and latency-bound: do not wait to coalesce them.
     if let Err(e) = stream.set_nodelay(true) {
         tracing::debug!(error = %e, "could not disable Nagle's algorithm");
     }
+    if let Some(idle) = keepalive
+        && let Err(e) = set_keepalive(&stream, idle)
+    {
+        tracing::debug!(error = %e, "could not enable TCP keepalive");
+    }
     let (read, write) = stream.into_split();
     LinesTransport::with_config(read, write, framing)
+}
+
+/// Raw TCP has no heartbeat of its own: without keepalive, a peer that vanished (power loss,
+/// a dropped NAT mapping) would hold its session, and its slot under the connection limit,
+/// forever. With it, such a connection fails within about `idle` + 30 s.
+#[cfg(unix)]
+fn set_keepalive(stream: &TcpStream, idle: Duration) -> io::Result<()> {
+    use rustix::net::sockopt;
+    sockopt::set_socket_keepalive(stream, true)?;
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        sockopt::set_tcp_keepidle(stream, idle)?;
+        sockopt::set_tcp_keepintvl(stream, KEEPALIVE_INTERVAL)?;
+        sockopt::set_tcp_keepcnt(stream, KEEPALIVE_PROBES)?;
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn set_keepalive(_stream: &TcpStream, _idle: Duration) -> io::Result<()> {
+    Ok(())
 }
 
 /// Connects to an MCP server listening on TCP at `addr`, with the default settings.
@@ -39,12 +72,13 @@ pub async fn connect_tcp(addr: impl ToSocketAddrs) -> io::Result<TcpTransport> {
 /// # Errors
 /// When the connection cannot be made.
 pub async fn connect_tcp_with(addr: impl ToSocketAddrs, config: &StdioConfig) -> io::Result<TcpTransport> {
-    Ok(transport(TcpStream::connect(addr).await?, config))
+    Ok(transport(TcpStream::connect(addr).await?, config, Some(DEFAULT_KEEPALIVE)))
 }
 
 struct TcpListen {
     listener: TcpListener,
     framing: StdioConfig,
+    keepalive: Option<Duration>,
 }
 
 impl Listen for TcpListen {
@@ -52,7 +86,7 @@ impl Listen for TcpListen {
 
     fn poll_accept(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<(TcpTransport, SessionInfo)>> {
         self.listener.poll_accept(cx).map_ok(|(stream, remote)| {
-            (transport(stream, &self.framing), SessionInfo::new("tcp").with_remote_addr(remote))
+            (transport(stream, &self.framing, self.keepalive), SessionInfo::new("tcp").with_remote_addr(remote))
         })
     }
 }
@@ -128,7 +162,8 @@ impl TcpAcceptor {
         check_loopback(local, &config)?;
         tracing::info!(%local, max_connections = config.max_connections, "accepting MCP sessions on TCP");
         let max = config.max_connections;
-        Ok(Self { accept: LimitedAccept::new(TcpListen { listener, framing: config.framing }, max) })
+        let listen = TcpListen { listener, framing: config.framing, keepalive: config.tcp_keepalive };
+        Ok(Self { accept: LimitedAccept::new(listen, max) })
     }
 
     /// The address it listens on (with the port chosen when binding port 0).
