@@ -45,6 +45,8 @@ pub struct HttpOptions {
     pub max_sessions: usize,
     /// The metrics page.
     pub metrics: PrometheusHandle,
+    /// Serve HTTPS with this configuration (see [`crate::tls`]).
+    pub tls: Option<Arc<rustls::ServerConfig>>,
 }
 
 /// The tokens file as a verifier for the HTTP transport.
@@ -127,6 +129,17 @@ pub async fn start(addr: SocketAddr, gateway: &Gateway, options: HttpOptions) ->
         tokio::spawn(async move { g.serve_acceptor("ws", ws_sessions).await });
     }
     let shutdown = gateway.shutdown_token();
+    if let Some(tls) = state.options.tls.clone() {
+        tokio::spawn(async move {
+            let stop = shutdown.clone();
+            tokio::spawn(async move {
+                stop.cancelled().await;
+                http.begin_shutdown();
+            });
+            crate::tls::serve(listener, tls, app, shutdown).await;
+        });
+        return Ok(local);
+    }
     tokio::spawn(async move {
         let graceful = {
             let shutdown = shutdown.clone();
@@ -142,7 +155,6 @@ pub async fn start(addr: SocketAddr, gateway: &Gateway, options: HttpOptions) ->
             tracing::error!(error = %e, "http listener failed");
         }
     });
-    let _ = ws;
     Ok(local)
 }
 

@@ -15,6 +15,7 @@ pub mod listen;
 pub mod ratelimit;
 pub mod relay;
 pub mod telemetry;
+pub mod tls;
 pub mod tokens;
 pub mod upstream;
 
@@ -78,11 +79,15 @@ pub async fn run(settings: Settings) -> Result<(), String> {
     for listener in &listeners {
         let at = match listener {
             Listener::Http { addr, tls } => {
-                if *tls {
-                    return Err(format!(
-                        "{listener:?}: https:// listeners are not supported yet; terminate TLS in a proxy (see README) and listen on http://"
-                    ));
-                }
+                let tls_config = match (&settings.tls, tls) {
+                    (Some((cert, key, client_ca)), _) => Some(tls::server_config(&tls::TlsFiles {
+                        cert: cert.clone(),
+                        key: key.clone(),
+                        client_ca: client_ca.clone(),
+                    })?),
+                    (None, true) => return Err(format!("{listener:?}: https:// needs --tls-cert and --tls-key")),
+                    (None, false) => None,
+                };
                 let options = http::HttpOptions {
                     tokens: tokens.clone(),
                     allowed_hosts: settings.allowed_hosts.clone(),
@@ -90,9 +95,10 @@ pub async fn run(settings: Settings) -> Result<(), String> {
                     limits: limits.clone(),
                     max_sessions: settings.max_sessions,
                     metrics: metrics.clone(),
+                    tls: tls_config.clone(),
                 };
                 let local = http::start(*addr, &gateway, options).await?;
-                banner.push(Banner::Http(local));
+                banner.push(Banner::Http(local, tls_config.is_some()));
                 continue;
             }
             _ => listen::start(listener, &gateway, tokens.as_ref()).await?,
@@ -106,43 +112,45 @@ pub async fn run(settings: Settings) -> Result<(), String> {
 }
 
 enum Banner {
-    Http(std::net::SocketAddr),
+    Http(std::net::SocketAddr, bool),
     Other(String),
 }
 
 /// Tells the operator, on stderr, where clients connect and how.
 fn print_banner(banner: &[Banner], auth: bool) {
     let mut out = String::from("\nmcp-gateway is ready.\n");
+    let mut first_http = None;
     for b in banner {
         match b {
-            Banner::Http(addr) => {
+            Banner::Http(addr, tls) => {
+                let (h, w) = if *tls { ("https", "wss") } else { ("http", "ws") };
+                first_http.get_or_insert(format!("{h}://{addr}/mcp"));
                 out.push_str(&format!(
-                    "  Streamable HTTP   http://{addr}/mcp\n  WebSocket         ws://{addr}/mcp\n  legacy SSE        http://{addr}/sse\n  health, metrics   http://{addr}/health, http://{addr}/metrics\n"
+                    "  Streamable HTTP   {h}://{addr}/mcp\n  WebSocket         {w}://{addr}/mcp\n  legacy SSE        {h}://{addr}/sse\n  health, metrics   {h}://{addr}/health, {h}://{addr}/metrics\n"
                 ));
+                tracing::info!(listening = %format!("{h}://{addr}"), "listening");
             }
-            Banner::Other(at) => out.push_str(&format!("  {at}\n")),
+            Banner::Other(at) => {
+                out.push_str(&format!("  {at}\n"));
+                tracing::info!(listening = %at, "listening");
+            }
         }
     }
-    if let Some(addr) = banner.iter().find_map(|b| match b {
-        Banner::Http(a) => Some(a),
-        Banner::Other(_) => None,
-    }) {
-        let header = if auth { r#", "headers": { "Authorization": "Bearer YOUR_TOKEN" }"# } else { "" };
+    if let Some(url) = first_http {
+        let (flag, header) = if auth {
+            (
+                " --header \"Authorization: Bearer YOUR_TOKEN\"",
+                r#", "headers": { "Authorization": "Bearer YOUR_TOKEN" }"#,
+            )
+        } else {
+            ("", "")
+        };
+        out.push_str(&format!("\nClaude Code:\n  claude mcp add --transport http gateway {url}{flag}\n"));
         out.push_str(&format!(
-            "\nClaude Code:    claude mcp add --transport http gateway http://{addr}/mcp{}\n",
-            if auth { " --header \"Authorization: Bearer YOUR_TOKEN\"" } else { "" }
-        ));
-        out.push_str(&format!(
-            "Claude Desktop / any client config:\n  {{ \"mcpServers\": {{ \"gateway\": {{ \"type\": \"http\", \"url\": \"http://{addr}/mcp\"{header} }} }} }}\n"
+            "Claude Desktop (claude_desktop_config.json) and other clients:\n  {{ \"mcpServers\": {{ \"gateway\": {{ \"type\": \"http\", \"url\": \"{url}\"{header} }} }} }}\n"
         ));
     }
     eprintln!("{out}");
-    for b in banner {
-        match b {
-            Banner::Http(addr) => tracing::info!(listening = %format!("http://{addr}"), "listening"),
-            Banner::Other(at) => tracing::info!(listening = %at, "listening"),
-        }
-    }
 }
 
 async fn wait_for_shutdown_signal() {
