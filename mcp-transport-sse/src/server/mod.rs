@@ -172,6 +172,10 @@ impl HttpServer {
     /// The routes: the Streamable HTTP endpoint (`POST`/`GET`/`DELETE`), the legacy SSE pair,
     /// `/health`, and the RFC 9728 metadata when configured. Host/Origin checks and (when
     /// configured) bearer auth cover the MCP routes; CORS (when configured) covers everything.
+    ///
+    /// When serving it yourself, set `TCP_NODELAY` on accepted sockets (as [`serve`] does, with
+    /// `axum::serve::ListenerExt::tap_io`): SSE events are small writes, and Nagle's algorithm
+    /// with delayed ACKs otherwise adds ~40 ms to each.
     pub fn router(&self) -> Router {
         let config = &self.shared.config;
         let mut mcp = Router::new().route(
@@ -413,6 +417,12 @@ pub async fn serve(
         closer.close_all_sessions();
         let _ = drained_tx.send(());
     };
+    // SSE writes small events one by one: without TCP_NODELAY, Nagle and delayed ACKs add ~40 ms.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        if let Err(err) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %err, "could not set TCP_NODELAY");
+        }
+    });
     let serving = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(graceful)
         .into_future();
