@@ -535,14 +535,14 @@ fn route(ctx: &Ctx, msg: Message) -> Vec<(fmpsc::Sender<Message>, Message)> {
         Message::Response(mut r) => match routing.forget(&r.id) {
             Some(p) => {
                 r.id = p.original;
-                to(&routing, p.session, Message::Response(r))
+                to(routing, p.session, Message::Response(r))
             }
             None => Vec::new(),
         },
         Message::Error(mut e) => match e.id.as_ref().and_then(|id| routing.forget(id)) {
             Some(p) => {
                 e.id = Some(p.original);
-                to(&routing, p.session, Message::Error(e))
+                to(routing, p.session, Message::Error(e))
             }
             None => {
                 tracing::warn!(error = %e.error.message, "the shared upstream sent an error for no pending request");
@@ -559,7 +559,7 @@ fn route(ctx: &Ctx, msg: Message) -> Vec<(fmpsc::Sender<Message>, Message)> {
                 Some(())
             });
             match target {
-                Some(sid) => to(&routing, sid, Message::Notification(n)),
+                Some(sid) => to(routing, sid, Message::Notification(n)),
                 None => Vec::new(),
             }
         }
@@ -571,17 +571,17 @@ fn route(ctx: &Ctx, msg: Message) -> Vec<(fmpsc::Sender<Message>, Message)> {
                 .and_then(|p| p.parse::<serde_json::Value>().ok())
                 .and_then(|p| serde_json::from_value::<RequestId>(p.get("requestId")?.clone()).ok());
             match id.and_then(|id| routing.server_requests.remove(&id)) {
-                Some(sid) => to(&routing, sid, Message::Notification(n)),
+                Some(sid) => to(routing, sid, Message::Notification(n)),
                 None => Vec::new(),
             }
         }
         Message::Notification(n) => {
-            broadcast(&routing, &Message::Notification(Notification { related_request: None, ..n }))
+            broadcast(routing, &Message::Notification(Notification { related_request: None, ..n }))
         }
         Message::Request(req) => match routing.pick_session() {
             Some(sid) => {
                 routing.server_requests.insert(req.id.clone(), sid);
-                to(&routing, sid, Message::Request(Request { related_request: None, ..req }))
+                to(routing, sid, Message::Request(Request { related_request: None, ..req }))
             }
             None => {
                 let err = ErrorObject::internal_error(format!(
