@@ -62,6 +62,9 @@ async fn two_clients_of_one_shared_child_get_only_their_own_answers() {
         "http://127.0.0.1:{http}",
     ])
     .await;
+    // Isolation must hold whichever way the upstream is run; that a single child served both
+    // sessions is checked by tests/shared_mode.rs.pending once upstream.rs wires
+    // shared::SharedUpstream (src/shared.rs and tests/shared_driver.rs test the driver itself).
     // Both clients number their requests the same way (initialize 0, then 1, 2, ...) and run
     // a slow call and an echo concurrently.
     let steps = |who: &str| {
@@ -93,4 +96,16 @@ async fn a_client_of_gateway_b_reaches_gateway_a_upstream_through_nats() {
     .await;
     assert!(step(&lines, 0)["result"]["tools"].as_array().unwrap().contains(&json!("echo")), "{lines:#?}");
     assert_eq!(text(step(&lines, 1)), "Echo: via nats");
+}
+
+#[tokio::test]
+async fn a_client_of_gateway_b_reaches_gateway_a_upstream_through_redis() {
+    let redis = mcp_testkit::services::RedisServer::start().await;
+    let service = format!("redis://127.0.0.1:{}/gateway-e2e", redis.port());
+    let _a = Gateway::start(&["--stdio", &support::fixture_command(), "--listen", &service]).await;
+    let b = Gateway::start(&["--connect", &service, "--listen", "http://127.0.0.1:{http}"]).await;
+    let steps = json!([{"list": true}, {"call": "echo", "args": {"message": "via redis"}}]);
+    let lines = ts_client("http", &b.mcp_url(), &steps, None).await;
+    assert!(step(&lines, 0)["result"]["tools"].as_array().unwrap().contains(&json!("echo")), "{lines:#?}");
+    assert_eq!(text(step(&lines, 1)), "Echo: via redis");
 }
