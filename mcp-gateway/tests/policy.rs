@@ -188,3 +188,30 @@ async fn an_exposed_listener_without_tokens_refuses_to_start() {
     assert!(stderr.contains("--tokens") && stderr.contains("--insecure"), "{stderr}");
     assert!(!stderr.contains("mcp-gateway is ready."), "{stderr}");
 }
+
+#[tokio::test]
+async fn over_the_rate_limit_a_tcp_client_gets_a_json_rpc_error_and_the_session_goes_on() {
+    let gw = Gateway::start(&[
+        "--stdio",
+        &support::fixture_command(),
+        "--listen",
+        "tcp://127.0.0.1:{tcp}",
+        "--rate-limit",
+        "1/min,burst=2",
+    ])
+    .await;
+    let transport = mcp_transport_stdio::connect_tcp(gw.tcp.unwrap()).await.unwrap();
+    let client = tokio::time::timeout(Duration::from_secs(20), mcp_peer::Client::connect(transport))
+        .await
+        .expect("initialize over tcp within 20 s")
+        .unwrap();
+    // initialize and ping are not counted; the burst admits two calls.
+    for i in 0..2 {
+        let ok = client.call_tool("echo", &json!({"message": format!("call {i}")})).await.unwrap();
+        assert_eq!(ok.content[0].as_text(), Some(format!("Echo: call {i}").as_str()));
+    }
+    let limited = client.call_tool("echo", &json!({"message": "one too many"})).await.unwrap_err();
+    assert!(limited.to_string().contains("Rate limit exceeded"), "{limited}");
+    client.ping().await.expect("the session goes on after a refusal");
+    client.close().await.unwrap();
+}
