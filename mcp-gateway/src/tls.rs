@@ -92,6 +92,7 @@ pub async fn serve(
             },
             () = shutdown.cancelled() => return,
         };
+        let _ = tcp.set_nodelay(true);
         let acceptor = acceptor.clone();
         let app = app.clone();
         tokio::spawn(async move {

@@ -24,10 +24,12 @@ enum Kind {
     Nats {
         url: mcp_transport_nats::NatsUrl,
         client: Arc<tokio::sync::OnceCell<mcp_transport_nats::async_nats::Client>>,
+        token: Option<String>,
     },
     Redis {
         config: mcp_transport_redis::RedisConfig,
         bus: Arc<tokio::sync::OnceCell<mcp_transport_redis::RedisBus>>,
+        token: Option<String>,
     },
     StreamableHttp {
         url: String,
@@ -90,11 +92,13 @@ impl Upstream {
                 url: mcp_transport_nats::NatsUrl::parse(url)
                     .map_err(|e| UpstreamError::Connect { url: url.clone(), detail: e.to_string() })?,
                 client: Arc::default(),
+                token: token.clone(),
             },
             UpstreamSpec::Connect(url) if url.starts_with("redis://") || url.starts_with("rediss://") => Kind::Redis {
                 config: mcp_transport_redis::RedisConfig::from_url(url)
                     .map_err(|e| UpstreamError::Connect { url: url.clone(), detail: e.to_string() })?,
                 bus: Arc::default(),
+                token: token.clone(),
             },
             UpstreamSpec::Connect(url) if url.starts_with("ws://") || url.starts_with("wss://") => {
                 Kind::WebSocket { url: url.clone(), token }
@@ -144,21 +148,31 @@ impl Upstream {
                 .spawn()
                 .map(TransportExt::boxed)
                 .map_err(|source| UpstreamError::Spawn { program: format!("{child:?}"), source }),
-            Kind::Nats { url, client } => {
+            Kind::Nats { url, client, token } => {
                 let connect_err = |detail: String| UpstreamError::Connect { url: url.server(), detail };
                 let client = client.get_or_try_init(|| url.connect()).await.map_err(|e| connect_err(e.to_string()))?;
-                mcp_transport_nats::connect(client, url.client_config())
-                    .await
-                    .map(TransportExt::boxed)
-                    .map_err(|e| connect_err(e.to_string()))
+                mcp_transport_nats::connect(
+                    client,
+                    match token {
+                        Some(t) => url.client_config().token(t.clone()),
+                        None => url.client_config(),
+                    },
+                )
+                .await
+                .map(TransportExt::boxed)
+                .map_err(|e| connect_err(e.to_string()))
             }
-            Kind::Redis { config, bus } => {
+            Kind::Redis { config, bus, token } => {
                 let connect_err = |detail: String| UpstreamError::Connect { url: config.redacted_redis_url(), detail };
                 let bus = bus
                     .get_or_try_init(|| mcp_transport_redis::RedisBus::open(config.clone()))
                     .await
                     .map_err(|e| connect_err(e.to_string()))?;
-                bus.connect().await.map(TransportExt::boxed).map_err(|e| connect_err(e.to_string()))
+                let session = match token {
+                    Some(token) => bus.connect_with_token(token).await,
+                    None => bus.connect().await,
+                };
+                session.map(TransportExt::boxed).map_err(|e| connect_err(e.to_string()))
             }
             Kind::StreamableHttp { url, token } | Kind::LegacySse { url, token } => {
                 let mut config = mcp_transport_sse::HttpClientConfig::default();
