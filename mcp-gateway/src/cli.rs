@@ -14,7 +14,7 @@ use crate::telemetry::LogFormat;
 /// metrics and structured logs.
 ///
 /// With no upstream it serves a built-in demo server (the conformance fixture with an `echo`
-/// tool) so that `mcp-gateway` answers at http://127.0.0.1:8080/mcp out of the box.
+/// tool) so that `mcp-gateway` answers at `http://127.0.0.1:8080/mcp` out of the box.
 #[derive(Debug, Parser)]
 #[command(name = "mcp-gateway", version, after_help = EXAMPLES)]
 pub struct Cli {
@@ -47,10 +47,10 @@ pub struct Cli {
     #[arg(long, value_name = "TOKEN", env = "MCP_GATEWAY_UPSTREAM_TOKEN", hide_env_values = true)]
     pub upstream_token: Option<String>,
 
-    /// Where clients connect (repeatable). http://HOST:PORT serves Streamable HTTP and a
+    /// Where clients connect (repeatable). `http://HOST:PORT` serves Streamable HTTP and a
     /// WebSocket upgrade at /mcp, legacy SSE at /sse + /messages, /health and /metrics;
     /// also stdio:, tcp://HOST:PORT, nats://HOST:PORT/SERVICE, redis://HOST:PORT/SERVICE.
-    /// Default: http://127.0.0.1:8080.
+    /// Default: `http://127.0.0.1:8080`.
     #[arg(long, value_name = "URL")]
     pub listen: Vec<String>,
 
@@ -65,7 +65,7 @@ pub struct Cli {
     pub insecure: bool,
 
     /// An Origin allowed to call the HTTP listeners besides loopback ones (repeatable),
-    /// e.g. https://app.example.com. Also enables CORS for it.
+    /// e.g. `https://app.example.com`. Also enables CORS for it.
     #[arg(long = "allowed-origin", value_name = "ORIGIN")]
     pub allowed_origins: Vec<String>,
 

@@ -222,15 +222,17 @@ fn admit(msg: Message, who: &ClientSide, policy: &RelayPolicy, pending: &Pending
     let Message::Request(req) = msg else { return Admit::Forward(msg) };
     telemetry::request(&who.principal.id, &req.method);
     // Every request counts against the limits except the handshake and liveness checks.
-    if req.method != "ping" && req.method != "initialize" {
-        if let Err(limited) = policy.limits.check(Some(&who.principal.id), who.ip) {
-            telemetry::rate_limited(limited.scope());
-            let secs = limited.retry_after().as_secs_f64().ceil().max(1.0) as u64;
-            let err = ErrorObject::new(RATE_LIMITED, format!("Rate limit exceeded; retry after {secs} s"))
-                .with_data(&serde_json::json!({ "retryAfterSeconds": secs, "limit": limited.scope() }));
-            return Admit::Answer(Message::error(Some(req.id), err));
-        }
+    if req.method != "ping"
+        && req.method != "initialize"
+        && let Err(limited) = policy.limits.check(Some(&who.principal.id), who.ip)
+    {
+        telemetry::rate_limited(limited.scope());
+        let secs = limited.retry_after().as_secs_f64().ceil().max(1.0) as u64;
+        let err = ErrorObject::new(RATE_LIMITED, format!("Rate limit exceeded; retry after {secs} s"))
+            .with_data(&serde_json::json!({ "retryAfterSeconds": secs, "limit": limited.scope() }));
+        return Admit::Answer(Message::error(Some(req.id), err));
     }
+
     let kind = match req.method.as_str() {
         "tools/list" => Pending::ToolsList,
         "tools/call" => {

@@ -168,6 +168,11 @@ impl Tokens {
         self.snapshot().entries.len()
     }
 
+    /// Whether no token is in force (every request is refused).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     fn snapshot(&self) -> Arc<TokenSet> {
         self.current.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
