@@ -14,7 +14,7 @@ use async_nats::{Client, RequestErrorKind, Subscriber};
 use bytes::Bytes;
 use futures::channel::{mpsc, oneshot};
 use futures::future::BoxFuture;
-use futures::{Sink, StreamExt};
+use futures::{FutureExt, Sink, StreamExt};
 use mcp_core::TransportError;
 use mcp_core::jsonrpc::Message;
 use tokio::time::Instant;
@@ -26,6 +26,10 @@ use crate::inflight::InFlight;
 use crate::subjects::SessionSubjects;
 use crate::transport::{NatsTransport, Outbound};
 use crate::wire::{Control, INTERRUPTED, NOTICE_HEADER, PING, TOO_LARGE, TooLargeNotice};
+
+/// How many ready messages a session task handles in a row before it looks at everything
+/// else again (heartbeats, the other direction).
+const BURST: usize = 32;
 
 /// Which end of the session this task serves; used in messages about the other end.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -175,7 +179,10 @@ impl SessionTask {
                 }
                 _ = ticker.tick(), if live => self.on_tick().await,
                 out = self.outbound.next(), if live && self.credit.may_send() => match out {
-                    Some(out) => self.publish(out).await,
+                    Some(out) => {
+                        self.publish(out).await;
+                        self.publish_ready().await;
+                    }
                     None => self.ending = Some(Ending::Local),
                 },
                 ready = poll_fn(|cx| self.inbound.poll_ready(cx)), if !self.pending.is_empty() => match ready {
@@ -191,15 +198,10 @@ impl SessionTask {
                     // The application dropped the transport.
                     Err(_) => self.ending = Some(Ending::Local),
                 },
-                msg = self.data.next(), if live && self.pending.is_empty() => match msg {
-                    Some(msg) if msg.payload.is_empty() && msg.headers.is_none() => {
-                        tracing::debug!(peer = self.side.peer(), "peer closed the session");
-                        self.ending = Some(Ending::Remote);
-                    }
-                    Some(msg) if msg.headers.is_some() => self.on_notice(&msg).await,
-                    Some(msg) => self.on_data(&msg.payload).await,
-                    None => self.fail(self.connection_closed()),
-                },
+                msg = self.data.next(), if live && self.pending.is_empty() => {
+                    self.on_inbound(msg).await;
+                    self.receive_ready().await;
+                }
             }
             match self.ending {
                 Some(Ending::Local) => break self.close_locally().await,
@@ -208,6 +210,49 @@ impl SessionTask {
             }
         }
         tracing::debug!("session ended");
+    }
+
+    // ===== batching: what is ready now skips a trip through `select!` =====
+
+    /// Publishes what the application has already queued, as far as credit allows.
+    async fn publish_ready(&mut self) {
+        for _ in 0..BURST {
+            if self.ending.is_some() || !self.credit.may_send() {
+                return;
+            }
+            match self.outbound.try_recv() {
+                Ok(out) => self.publish(out).await,
+                Err(_) => return,
+            }
+        }
+    }
+
+    /// Hands what is pending to the application while its channel has room, then takes the
+    /// peer's next messages that have already arrived.
+    async fn receive_ready(&mut self) {
+        for _ in 0..BURST {
+            while let Some((item, from_peer)) = self.pending.pop_front() {
+                match self.inbound.try_send(item) {
+                    Ok(()) if from_peer => self.consumed().await,
+                    Ok(()) => {}
+                    Err(err) if err.is_full() => {
+                        self.pending.push_front((err.into_inner(), from_peer));
+                        return;
+                    }
+                    Err(_) => {
+                        self.ending = Some(Ending::Local);
+                        return;
+                    }
+                }
+            }
+            if self.ending.is_some() {
+                return;
+            }
+            match self.data.next().now_or_never() {
+                Some(msg) => self.on_inbound(msg).await,
+                None => return,
+            }
+        }
     }
 
     // ===== the application's messages =====
@@ -285,6 +330,18 @@ impl SessionTask {
                 tracing::debug!(error = %err, size = payload.len(), "malformed message from the peer");
                 self.deliver(Err(err.into()), true);
             }
+        }
+    }
+
+    async fn on_inbound(&mut self, msg: Option<async_nats::Message>) {
+        match msg {
+            Some(msg) if msg.payload.is_empty() && msg.headers.is_none() => {
+                tracing::debug!(peer = self.side.peer(), "peer closed the session");
+                self.ending = Some(Ending::Remote);
+            }
+            Some(msg) if msg.headers.is_some() => self.on_notice(&msg).await,
+            Some(msg) => self.on_data(&msg.payload).await,
+            None => self.fail(self.connection_closed()),
         }
     }
 
