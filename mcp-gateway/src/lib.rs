@@ -14,6 +14,7 @@ pub mod http;
 pub mod listen;
 pub mod ratelimit;
 pub mod relay;
+pub mod shared;
 pub mod telemetry;
 pub mod tls;
 pub mod tokens;

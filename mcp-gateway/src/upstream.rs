@@ -21,6 +21,7 @@ pub struct Upstream {
 enum Kind {
     Builtin(mcp_peer::Server),
     Stdio(Arc<ChildProcess>),
+    Shared(crate::shared::SharedUpstream),
     Nats {
         url: mcp_transport_nats::NatsUrl,
         client: Arc<tokio::sync::OnceCell<mcp_transport_nats::async_nats::Client>>,
@@ -81,12 +82,16 @@ impl Upstream {
         let token = token.map(str::to_owned);
         let kind = match spec {
             UpstreamSpec::Builtin => Kind::Builtin(mcp_testkit::fixtures::everything()),
-            UpstreamSpec::Stdio { program, args, .. } => {
+            UpstreamSpec::Stdio { program, args, shared } => {
                 let child = ChildProcess::new(program)
                     .args(args)
                     .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
                     .stderr(StderrMode::default());
-                Kind::Stdio(Arc::new(child))
+                if *shared {
+                    Kind::Shared(crate::shared::SharedUpstream::new(Arc::new(child), Default::default()))
+                } else {
+                    Kind::Stdio(Arc::new(child))
+                }
             }
             UpstreamSpec::Connect(url) if url.starts_with("nats://") => Kind::Nats {
                 url: mcp_transport_nats::NatsUrl::parse(url)
@@ -148,6 +153,10 @@ impl Upstream {
                 .spawn()
                 .map(TransportExt::boxed)
                 .map_err(|source| UpstreamError::Spawn { program: format!("{child:?}"), source }),
+            Kind::Shared(shared) => shared
+                .open_session()
+                .await
+                .map_err(|e| UpstreamError::Connect { url: "the --shared child".into(), detail: e.to_string() }),
             Kind::Nats { url, client, token } => {
                 let connect_err = |detail: String| UpstreamError::Connect { url: url.server(), detail };
                 let client = client.get_or_try_init(|| url.connect()).await.map_err(|e| connect_err(e.to_string()))?;

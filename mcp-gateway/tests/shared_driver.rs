@@ -1,15 +1,11 @@
-//! The `--shared` driver: its unit tests (in `src/shared.rs`, compiled here until the library
-//! declares the module), and two of our clients sharing one real child process.
-#![allow(dead_code, unreachable_pub)]
-
-#[path = "../src/shared.rs"]
-mod shared;
+//! The `--shared` driver with a real child process: two of our clients share one
+//! server-everything (the driver's unit tests, with a fake child, are in `src/shared.rs`).
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use mcp_gateway::shared::{SharedConfig, SharedUpstream};
 use serde_json::json;
-use shared::{SharedConfig, SharedUpstream};
 
 /// Two mcp-peer clients (which number their requests identically) share one
 /// server-everything child: concurrent slow calls with progress and echoes each come back to
