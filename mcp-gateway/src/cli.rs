@@ -368,7 +368,7 @@ mod tests {
             UpstreamSpec::Stdio { program: "node".into(), args: vec!["server.js".into()], shared: false }
         );
         assert_eq!(s.listen, ["http://127.0.0.1:9000"]);
-        assert_eq!(s.rate_limit.unwrap().per_second.get(), 7);
+        assert_eq!(s.rate_limit.unwrap().period, Duration::from_secs(1) / 7);
         assert_eq!(s.drain_timeout, Duration::from_secs(3));
     }
 

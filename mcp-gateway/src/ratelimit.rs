@@ -8,11 +8,11 @@ use std::time::Duration;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota};
 
-/// A rate: `burst` requests at once, refilled at `per_second` requests per second.
+/// A rate: `burst` requests at once, one more every `period`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Rate {
-    /// Sustained requests per second.
-    pub per_second: NonZeroU32,
+    /// The time one request's token takes to come back (1 s / 10 for `10/s`, 6 s for `10/min`).
+    pub period: Duration,
     /// How many requests may arrive at once.
     pub burst: NonZeroU32,
 }
@@ -28,15 +28,15 @@ impl std::str::FromStr for Rate {
             None => (s, None),
         };
         let (count, unit) = rate.split_once('/').unwrap_or((rate, "s"));
-        let count: u32 = count.trim().parse().map_err(|_| bad())?;
-        let per_second = match unit.trim() {
-            "s" | "sec" | "second" => count,
-            "m" | "min" | "minute" => count.div_ceil(60),
+        let count = NonZeroU32::new(count.trim().parse().map_err(|_| bad())?).ok_or_else(bad)?;
+        let window = match unit.trim() {
+            "s" | "sec" | "second" => Duration::from_secs(1),
+            "m" | "min" | "minute" => Duration::from_secs(60),
+            "h" | "hour" => Duration::from_secs(3600),
             _ => return Err(bad()),
         };
-        let per_second = NonZeroU32::new(per_second).ok_or_else(bad)?;
-        let burst = NonZeroU32::new(burst.unwrap_or(count.max(1))).ok_or_else(bad)?;
-        Ok(Self { per_second, burst })
+        let burst = NonZeroU32::new(burst.unwrap_or(count.get())).ok_or_else(bad)?;
+        Ok(Self { period: window / count.get(), burst })
     }
 }
 
@@ -89,7 +89,10 @@ impl std::fmt::Debug for RateLimits {
 }
 
 fn quota(rate: Rate) -> Quota {
-    Quota::per_second(rate.per_second).allow_burst(rate.burst)
+    // `with_period` is `None` only for a zero period, which parsing never produces.
+    Quota::with_period(rate.period.max(Duration::from_nanos(1)))
+        .unwrap_or_else(|| Quota::per_second(NonZeroU32::MIN))
+        .allow_burst(rate.burst)
 }
 
 impl RateLimits {
@@ -142,14 +145,26 @@ mod tests {
     #[test]
     fn parses_rates() {
         let r: Rate = "10".parse().unwrap();
-        assert_eq!((r.per_second.get(), r.burst.get()), (10, 10));
+        assert_eq!((r.period, r.burst.get()), (Duration::from_millis(100), 10));
         let r: Rate = "5/s,burst=20".parse().unwrap();
-        assert_eq!((r.per_second.get(), r.burst.get()), (5, 20));
+        assert_eq!((r.period, r.burst.get()), (Duration::from_millis(200), 20));
         let r: Rate = "600/min".parse().unwrap();
-        assert_eq!(r.per_second.get(), 10);
+        assert_eq!(r.period, Duration::from_millis(100));
+        // Rates under one per second keep their period instead of rounding up to 1/s.
+        let r: Rate = "1/min".parse().unwrap();
+        assert_eq!((r.period, r.burst.get()), (Duration::from_secs(60), 1));
+        assert_eq!("90/min".parse::<Rate>().unwrap().period, Duration::from_secs(60) / 90);
         assert!("0".parse::<Rate>().is_err());
         assert!("ten".parse::<Rate>().is_err());
-        assert!("5/hour".parse::<Rate>().is_err());
+        assert!("5/fortnight".parse::<Rate>().is_err());
+    }
+
+    #[test]
+    fn per_minute_rates_refill_per_minute() {
+        let limits = RateLimits::new(Some("1/min".parse().unwrap()), None);
+        assert!(limits.check(Some("a"), None).is_ok());
+        let refused = limits.check(Some("a"), None).unwrap_err();
+        assert!(refused.retry_after() > Duration::from_secs(50), "{:?}", refused.retry_after());
     }
 
     #[test]
