@@ -58,13 +58,7 @@ impl NatsAcceptor {
             .queue_subscribe(connect_subject.clone(), subjects.queue_group().to_owned())
             .await
             .map_err(|source| NatsError::Subscribe { subject: connect_subject.clone(), source })?;
-        // Once flushed, the NATS server has the subscription. Bounded: a connection that is down
-        // would hold the flush until it is back.
-        match tokio::time::timeout(config.session.heartbeat.grace(), client.flush()).await {
-            Ok(Ok(())) => {}
-            Ok(Err(err)) => tracing::warn!(error = %err, "could not flush the NATS connection after subscribing"),
-            Err(_) => tracing::warn!("the NATS connection did not flush in time after subscribing; it may be down"),
-        }
+        registered(&client, config.session.heartbeat.grace()).await;
         let (tx, rx) = mpsc::channel(config.accept_backlog.saturating_sub(1));
         let active = Arc::new(AtomicUsize::new(0));
         let span = tracing::info_span!("nats_acceptor", subject = %connect_subject);
@@ -223,6 +217,22 @@ impl AcceptLoop {
                 ))
             }
         }
+    }
+}
+
+/// Waits until the NATS server has processed every subscription sent before on `client`'s
+/// connection (a flush only empties the socket): it delivers a message published to a fresh
+/// inbox only after the commands before it. Bounded: a connection that is down is reported, not
+/// waited for.
+async fn registered(client: &Client, within: std::time::Duration) {
+    let probe = client.new_inbox();
+    let barrier = async {
+        let mut echo = client.subscribe(probe.clone()).await.ok()?;
+        client.publish(probe, Bytes::new()).await.ok()?;
+        echo.next().await
+    };
+    if !matches!(tokio::time::timeout(within, barrier).await, Ok(Some(_))) {
+        tracing::warn!("could not confirm the subscription with the NATS server; the connection may be down");
     }
 }
 
