@@ -333,6 +333,17 @@ async fn stateless_post_of_the_2026_era_is_served_without_a_session() {
     assert!(resp.headers().get("mcp-session-id").is_none());
     let msgs = messages(&read_events(resp, |_| false).await);
     assert_eq!(msgs[0]["result"]["stateless"], true);
+    let note = ts
+        .http
+        .post(ts.url("/mcp"))
+        .header("accept", "application/json, text/event-stream")
+        .header("content-type", "application/json")
+        .header("mcp-protocol-version", "2026-07-28")
+        .body(r#"{"jsonrpc":"2.0","method":"notifications/message","params":{}}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(note.status(), 202);
     assert_eq!(ts.server.session_count(), 0);
 }
 

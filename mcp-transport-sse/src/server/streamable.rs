@@ -90,6 +90,11 @@ async fn handle_post(shared: Arc<Shared>, request: Request) -> Result<Response, 
     let ids = request_ids(&message);
     if ids.is_empty() {
         deliver(&shared, &session, message).await?;
+        if session.kind == SessionKind::Stateless {
+            // Nothing will be answered: the one-message session is over (what was delivered is
+            // still read by the application before its stream ends).
+            session.close();
+        }
         return Ok(StatusCode::ACCEPTED.into_response());
     }
 
