@@ -6,10 +6,15 @@
 //! cd bench && cargo run --release -- --seconds 5
 //! ```
 
+mod gateway;
+mod http;
 mod measure;
+mod nats;
 mod ours;
 mod raw;
+mod redis_bus;
 mod rmcp_side;
+mod ws;
 
 use std::time::Duration;
 
@@ -24,6 +29,13 @@ struct Args {
     /// Only scenarios whose name contains this.
     #[arg(long)]
     only: Option<String>,
+    /// Idle sessions/connections opened for the memory rows.
+    #[arg(long, default_value_t = 1000)]
+    idle: usize,
+    /// The mcp-gateway binary (default: next to this executable, as `cargo build --release -p
+    /// mcp-gateway` with the same target directory leaves it).
+    #[arg(long)]
+    gateway: Option<std::path::PathBuf>,
     /// Internal: serve on stdio (`raw`, `rmcp` or `ours`) for the child-process rows.
     #[arg(long, hide = true)]
     serve: Option<String>,
@@ -37,19 +49,36 @@ async fn row<C: Caller>(name: &str, caller: C, in_flight: usize, secs: f64) -> M
     m
 }
 
-fn print_table(title: &str, rows: &[Measurement], ours: &str, rmcp: Option<&str>, raw: &str) {
+/// Prints `rows` as a markdown table; rows whose name starts with `ours` get a ratio column per
+/// `(header, baseline row name)` in `against`, at the same number in flight.
+fn print_table(title: &str, rows: &[Measurement], ours: &str, against: &[(&str, &str)]) {
     println!("\n### {title}\n");
-    println!("| stack | in flight | calls/s | p50 µs | p99 µs | vs rmcp | vs raw |");
-    println!("|---|---:|---:|---:|---:|---:|---:|");
+    let headers: String = against.iter().map(|(h, _)| format!(" {h} |")).collect();
+    let aligns: String = against.iter().map(|_| "---:|").collect();
+    println!("| stack | in flight | calls/s | p50 µs | p99 µs |{headers}");
+    println!("|---|---:|---:|---:|---:|{aligns}");
     for m in rows {
-        let find = |name: &str| rows.iter().find(|r| r.name == name && r.in_flight == m.in_flight).map(|r| r.calls_per_sec);
-        let ratio = |base: Option<f64>| base.map_or("".to_owned(), |b| format!("{:.2}x", m.calls_per_sec / b));
-        let (vs_rmcp, vs_raw) = if m.name.starts_with(ours) {
-            (ratio(rmcp.and_then(find)), ratio(find(raw)))
-        } else {
-            (String::new(), String::new())
-        };
-        println!("| {} | {} | {:.0} | {:.0} | {:.0} | {} | {} |", m.name, m.in_flight, m.calls_per_sec, m.p50_us, m.p99_us, vs_rmcp, vs_raw);
+        let ratios: String = against
+            .iter()
+            .map(|(_, base)| {
+                let base = rows.iter().find(|r| r.name == *base && r.in_flight == m.in_flight);
+                match base {
+                    Some(b) if m.name.starts_with(ours) => format!(" {:.2}x |", m.calls_per_sec / b.calls_per_sec),
+                    _ => " |".to_owned(),
+                }
+            })
+            .collect();
+        println!("| {} | {} | {:.0} | {:.0} | {:.0} |{ratios}", m.name, m.in_flight, m.calls_per_sec, m.p50_us, m.p99_us);
+    }
+}
+
+/// Prints the memory rows: `(what, KiB per item)`.
+fn print_memory(title: &str, rows: &[(&str, f64)]) {
+    println!("\n### {title}\n");
+    println!("| stack | KiB of RSS per idle item |");
+    println!("|---|---:|");
+    for (name, kib) in rows {
+        println!("| {name} | {kib:.1} |");
     }
 }
 
@@ -70,6 +99,8 @@ fn main() {
         });
         return;
     }
+    // reqwest (rmcp's HTTP client and ours) is built without a TLS provider of its own.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
     rt.block_on(run(args));
 }
@@ -88,7 +119,12 @@ async fn run(args: Args) {
             rows.push(row("mcp-peer (tokio duplex)", ours::duplex().await, n, secs).await);
             rows.push(row("mcp-peer (memory pair)", ours::memory().await, n, secs).await);
         }
-        print_table("In-process: tools/call echo", &rows, "mcp-peer", Some("rmcp 3.9 (tokio duplex)"), "raw JSON lines (tokio duplex)");
+        print_table(
+            "In-process: tools/call echo",
+            &rows,
+            "mcp-peer",
+            &[("vs rmcp", "rmcp 3.9 (tokio duplex)"), ("vs raw", "raw JSON lines (tokio duplex)")],
+        );
     }
 
     if wanted("child") {
@@ -104,8 +140,115 @@ async fn run(args: Args) {
             "Child process over stdio: tools/call echo",
             &rows,
             "mcp-transport-stdio",
-            Some("rmcp 3.9 (child process)"),
-            "raw JSON lines (child process)",
+            &[("vs rmcp", "rmcp 3.9 (child process)"), ("vs raw", "raw JSON lines (child process)")],
+        );
+    }
+
+    if wanted("http") {
+        eprintln!("Streamable HTTP echo round trips");
+        let (our_url, rmcp_url) = (http::our_server().await, http::rmcp_server().await);
+        let mut rows = Vec::new();
+        for n in IN_FLIGHT {
+            rows.push(row("rmcp 3.9 (Streamable HTTP, SSE replies)", http::rmcp_client(&rmcp_url).await, n, secs).await);
+            rows.push(row("mcp-transport-sse (Streamable HTTP, SSE replies)", http::our_client(&our_url).await, n, secs).await);
+        }
+        print_table(
+            "Streamable HTTP on 127.0.0.1: tools/call echo",
+            &rows,
+            "mcp-transport-sse",
+            &[("vs rmcp", "rmcp 3.9 (Streamable HTTP, SSE replies)")],
+        );
+        eprintln!("Streamable HTTP idle sessions");
+        let (our_idle_url, rmcp_idle_url) = (http::our_server().await, http::rmcp_server().await);
+        let rmcp_kib = measure::kib_per_item(args.idle, |n| http::open_idle_sessions(&rmcp_idle_url, n)).await;
+        let our_kib = measure::kib_per_item(args.idle, |n| http::open_idle_sessions(&our_idle_url, n)).await;
+        print_memory(
+            &format!("Streamable HTTP: server memory per idle session ({} sessions, initialize only)", args.idle),
+            &[("rmcp 3.9 StreamableHttpService", rmcp_kib), ("mcp-transport-sse HttpServer", our_kib)],
+        );
+    }
+
+    if wanted("ws") {
+        eprintln!("WebSocket echo round trips");
+        let (our_url, raw_url) = (ws::our_server().await, ws::raw_server().await);
+        let mut rows = Vec::new();
+        for n in IN_FLIGHT {
+            rows.push(row("raw tokio-tungstenite echo", ws::RawWsCaller::connect(&raw_url).await, n, secs).await);
+            rows.push(row("mcp-transport-ws + mcp-peer", ws::our_client(&our_url).await, n, secs).await);
+        }
+        print_table(
+            "WebSocket on 127.0.0.1: tools/call echo",
+            &rows,
+            "mcp-transport-ws",
+            &[("vs raw", "raw tokio-tungstenite echo")],
+        );
+        eprintln!("WebSocket idle connections");
+        let raw_kib = measure::kib_per_item(args.idle, |n| ws::raw_idle(&raw_url, n)).await;
+        let our_kib = measure::kib_per_item(args.idle, |n| ws::our_idle(&our_url, n)).await;
+        print_memory(
+            &format!("WebSocket: memory per idle connection ({} connections, both ends in this process)", args.idle),
+            &[("raw tokio-tungstenite", raw_kib), ("mcp-transport-ws + mcp-peer (initialized session)", our_kib)],
+        );
+    }
+
+    if wanted("nats") {
+        eprintln!("NATS echo round trips");
+        let server = mcp_testkit::services::NatsServer::start().await;
+        let url = server.url();
+        nats::our_server(&url).await;
+        let raw_caller = nats::RawNatsCaller::start(&url).await;
+        let mut rows = Vec::new();
+        for n in IN_FLIGHT {
+            rows.push(row("raw async-nats request/reply", raw_caller.clone(), n, secs).await);
+            rows.push(row("mcp-transport-nats + mcp-peer", nats::our_client(&url).await, n, secs).await);
+        }
+        print_table(
+            "NATS (nats-server on 127.0.0.1): tools/call echo",
+            &rows,
+            "mcp-transport-nats",
+            &[("vs raw", "raw async-nats request/reply")],
+        );
+    }
+
+    if wanted("redis") {
+        eprintln!("Redis echo round trips");
+        let server = mcp_testkit::services::RedisServer::start().await;
+        let url = server.url();
+        let raw_caller = redis_bus::RawRedisCaller::start(&url).await;
+        let mut rows = Vec::new();
+        let mut buses = Vec::new();
+        for n in IN_FLIGHT {
+            rows.push(row("raw Redis PUBLISH/SUBSCRIBE", raw_caller.clone(), n, secs).await);
+            for mode in [mcp_transport_redis::Mode::PubSub, mcp_transport_redis::Mode::Durable] {
+                let service = format!("bench-{}-{n}", mode.as_str());
+                let (caller, bus) = redis_bus::ours(&url, &service, mode).await;
+                buses.push(bus);
+                rows.push(row(&format!("mcp-transport-redis {} + mcp-peer", mode.as_str()), caller, n, secs).await);
+            }
+        }
+        print_table(
+            "Redis (redis-server on 127.0.0.1): tools/call echo",
+            &rows,
+            "mcp-transport-redis",
+            &[("vs raw", "raw Redis PUBLISH/SUBSCRIBE")],
+        );
+    }
+
+    if wanted("gateway") {
+        eprintln!("gateway echo round trips");
+        let gateway_exe = args.gateway.clone().unwrap_or_else(|| exe.with_file_name("mcp-gateway"));
+        let child = format!("{} --serve ours", exe.display());
+        let (url, _gateway) = gateway::start(&gateway_exe, &child).await;
+        let mut rows = Vec::new();
+        for n in IN_FLIGHT {
+            rows.push(row("direct: mcp-transport-stdio child", ours::child(&exe, &["--serve", "ours"]).await, n, secs).await);
+            rows.push(row("via mcp-gateway (Streamable HTTP → stdio child)", http::our_client(&url).await, n, secs).await);
+        }
+        print_table(
+            "Gateway: our client → mcp-gateway → stdio child, beside our client → the child",
+            &rows,
+            "via mcp-gateway",
+            &[("vs direct", "direct: mcp-transport-stdio child")],
         );
     }
 }

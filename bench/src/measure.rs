@@ -86,3 +86,21 @@ pub async fn run<C: Caller>(name: &str, caller: C, in_flight: usize, warmup: Dur
         p99_us: total.value_at_quantile(0.99) as f64,
     }
 }
+
+/// This process's resident set size in KiB (VmRSS of /proc/self/status).
+pub fn rss_kib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").expect("read /proc/self/status");
+    let line = status.lines().find(|l| l.starts_with("VmRSS:")).expect("VmRSS in /proc/self/status");
+    line.split_whitespace().nth(1).and_then(|k| k.parse().ok()).expect("VmRSS in KiB")
+}
+
+/// Resident memory added per item, in KiB: `open` creates `n` items and returns them (kept
+/// alive until the second reading).
+pub async fn kib_per_item<T, F: Future<Output = Vec<T>>>(n: usize, open: impl FnOnce(usize) -> F) -> f64 {
+    let before = rss_kib();
+    let items = open(n).await;
+    assert_eq!(items.len(), n, "opened every item");
+    let after = rss_kib();
+    drop(items);
+    after.saturating_sub(before) as f64 / n as f64
+}

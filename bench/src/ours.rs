@@ -39,11 +39,25 @@ impl Caller for OurCaller {
     }
 }
 
+/// Our client, initialized over `transport`.
+pub async fn client(transport: impl mcp_core::Transport) -> OurCaller {
+    let client = tokio::time::timeout(std::time::Duration::from_secs(30), Client::connect(transport))
+        .await
+        .expect("our client initialized within 30 s")
+        .expect("our client connect");
+    OurCaller(Arc::new(client))
+}
+
+/// Serves the echo server on every session `acceptor` yields, until it ends.
+pub fn serve_all(acceptor: impl mcp_core::Acceptor) {
+    tokio::spawn(async move { echo_server().serve_acceptor(acceptor, std::future::pending()).await });
+}
+
 /// Server and client over an in-memory pair (bounded channels, no bytes at all).
 pub async fn memory() -> OurCaller {
     let (client_end, server_end) = mcp_core::memory::pair(256);
     tokio::spawn(async move { echo_server().serve(server_end).await });
-    OurCaller(Arc::new(Client::connect(client_end).await.expect("connect")))
+    client(client_end).await
 }
 
 /// Server and client over `tokio::io::duplex` with newline-JSON framing: the same medium as
@@ -53,13 +67,13 @@ pub async fn duplex() -> OurCaller {
     let (ar, aw) = tokio::io::split(a);
     let (br, bw) = tokio::io::split(b);
     tokio::spawn(async move { echo_server().serve(LinesTransport::new(br, bw)).await });
-    OurCaller(Arc::new(Client::connect(LinesTransport::new(ar, aw)).await.expect("connect")))
+    client(LinesTransport::new(ar, aw)).await
 }
 
 /// Our client spawning `program args` (our stdio server).
 pub async fn child(program: &std::path::Path, args: &[&str]) -> OurCaller {
     let transport = mcp_transport_stdio::ChildProcess::new(program).args(args).spawn().expect("spawn our child");
-    OurCaller(Arc::new(Client::connect(transport).await.expect("connect")))
+    client(transport).await
 }
 
 /// Serves the echo server on this process's stdin/stdout until EOF.

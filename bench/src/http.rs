@@ -1,0 +1,110 @@
+//! Streamable HTTP: our `HttpServer` + `connect_streamable_http` beside rmcp's
+//! `StreamableHttpService` + `StreamableHttpClientTransport`, each with its defaults (both answer
+//! a POST with an SSE stream), and the server-side memory of idle sessions.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use mcp_transport_sse::{HttpClientConfig, HttpServer, HttpServerConfig, connect_streamable_http};
+use rmcp::ServiceExt;
+use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
+use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
+
+use crate::ours::{self, OurCaller};
+use crate::rmcp_side::{RmcpCaller, RmcpEcho};
+
+/// Our echo server behind an `HttpServer` on 127.0.0.1:0; returns its `/mcp` URL.
+pub async fn our_server() -> String {
+    let (server, sessions) = HttpServer::new(HttpServerConfig::default());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1:0");
+    let url = format!("http://{}/mcp", listener.local_addr().expect("local address"));
+    tokio::spawn(mcp_transport_sse::serve(listener, server, std::future::pending()));
+    ours::serve_all(sessions);
+    url
+}
+
+/// rmcp's echo server as a `StreamableHttpService` on 127.0.0.1:0; returns its `/mcp` URL.
+pub async fn rmcp_server() -> String {
+    let service = StreamableHttpService::new(
+        || Ok(RmcpEcho),
+        Arc::new(LocalSessionManager::default()),
+        StreamableHttpServerConfig::default(),
+    );
+    let router = axum::Router::new().nest_service("/mcp", service);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1:0");
+    let url = format!("http://{}/mcp", listener.local_addr().expect("local address"));
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    url
+}
+
+/// Our client on `url`.
+pub async fn our_client(url: &str) -> OurCaller {
+    ours::client(connect_streamable_http(url, HttpClientConfig::default()).expect("our HTTP client")).await
+}
+
+/// rmcp's client on `url`.
+pub async fn rmcp_client(url: &str) -> RmcpCaller {
+    let transport = rmcp::transport::StreamableHttpClientTransport::from_uri(url.to_owned());
+    let client = tokio::time::timeout(Duration::from_secs(30), ().serve(transport))
+        .await
+        .expect("rmcp client initialized within 30 s")
+        .expect("rmcp HTTP client");
+    RmcpCaller(Arc::new(client))
+}
+
+/// Opens `n` sessions on the server at `url` (initialize + notifications/initialized, through one
+/// shared HTTP client, so that only the server's side of a session costs memory) and returns
+/// their ids; the sessions stay open.
+pub async fn open_idle_sessions(url: &str, n: usize) -> Vec<String> {
+    let http = reqwest::Client::new();
+    let mut ids = Vec::with_capacity(n);
+    for i in 0..n {
+        let init = serde_json::json!({
+            "jsonrpc": "2.0", "id": 1, "method": "initialize",
+            "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "bench-idle", "version": "1"}}
+        });
+        let post = http
+            .post(url)
+            .header("accept", "application/json, text/event-stream")
+            .json(&init)
+            .send();
+        let response = tokio::time::timeout(Duration::from_secs(30), post)
+            .await
+            .unwrap_or_else(|_| panic!("initialize {i} answered within 30 s"))
+            .expect("initialize POST");
+        assert!(response.status().is_success(), "initialize {i}: HTTP {}", response.status());
+        let id = response.headers().get("mcp-session-id").expect("Mcp-Session-Id on initialize").to_str().unwrap().to_owned();
+        let body = tokio::time::timeout(Duration::from_secs(30), response.text())
+            .await
+            .unwrap_or_else(|_| panic!("initialize {i} body within 30 s"))
+            .expect("initialize body");
+        let version = negotiated_version(&body);
+        let initialized = serde_json::json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
+        let post = http
+            .post(url)
+            .header("accept", "application/json, text/event-stream")
+            .header("mcp-session-id", &id)
+            .header("mcp-protocol-version", &version)
+            .json(&initialized)
+            .send();
+        let response = tokio::time::timeout(Duration::from_secs(30), post)
+            .await
+            .unwrap_or_else(|_| panic!("initialized {i} answered within 30 s"))
+            .expect("initialized POST");
+        assert!(response.status().is_success(), "notifications/initialized {i}: HTTP {}", response.status());
+        ids.push(id);
+    }
+    ids
+}
+
+/// The protocol version in an initialize answer, sent as JSON or as one SSE event.
+fn negotiated_version(body: &str) -> String {
+    let json = body
+        .lines()
+        .filter_map(|l| l.strip_prefix("data:"))
+        .map(str::trim)
+        .find(|d| d.contains("protocolVersion"))
+        .unwrap_or(body);
+    let v: serde_json::Value = serde_json::from_str(json).unwrap_or_else(|e| panic!("initialize answer {body:?}: {e}"));
+    v["result"]["protocolVersion"].as_str().expect("result.protocolVersion").to_owned()
+}
