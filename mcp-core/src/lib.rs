@@ -43,7 +43,7 @@ pub mod transport;
 pub mod version;
 
 pub use jsonrpc::{ErrorObject, Message, RawJson, RequestId};
-pub use principal::{Principal, StaticTokens, TokenVerifier, ToolAccess};
+pub use principal::{AuthError, Principal, StaticTokens, TokenVerifier, ToolAccess};
 pub use transport::{
     Acceptor, BoxAcceptor, BoxTransport, Duplex, Extensions, IncomingSession, SessionInfo, Transport, TransportError,
     TransportExt,

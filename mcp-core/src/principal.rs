@@ -6,6 +6,10 @@
 
 use std::fmt;
 
+use futures::future::BoxFuture;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
 /// An authenticated caller.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Principal {
@@ -142,39 +146,76 @@ mod tests {
 
 // ===== token verification =====
 
+/// Why a token was refused.
+///
+/// Transports map it to their own wire form: [`InvalidToken`](Self::InvalidToken) is a 401 (or
+/// a refused session: the caller must present another token), [`Unavailable`](Self::Unavailable)
+/// is a 503 (or a refused session the caller may retry later with the same token).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum AuthError {
+    /// The token is unknown, expired or malformed: reject it (HTTP 401).
+    #[error("invalid token")]
+    InvalidToken,
+    /// The verifier could not decide (its backend is down): retry later (HTTP 503). The detail
+    /// is for logs; it must not contain the token.
+    #[error("token verification unavailable: {0}")]
+    Unavailable(String),
+}
+
 /// Checks a bearer token and says who presented it.
 ///
 /// Every transport that authenticates with a token (HTTP `Authorization: Bearer`, a WebSocket
-/// subprotocol token, a token in a NATS or Redis connect message) takes a `dyn TokenVerifier`,
-/// so one verifier (the gateway's tokens file, a JWT check) serves them all.
+/// token, a token in a NATS or Redis connect message) takes a `dyn TokenVerifier`, so one
+/// verifier (the gateway's tokens file, a JWT check, token introspection) serves them all. A
+/// missing token never reaches the verifier: the transport refuses it. Object safe; async so
+/// verifiers that ask a remote service fit. Any `Fn(&str) -> Option<Principal>` is one.
+///
+/// ```
+/// use mcp_core::{AuthError, Principal, TokenVerifier};
+///
+/// let verifier = |token: &str| (token == "s3cret").then(|| Principal::new("alice"));
+/// futures::executor::block_on(async {
+///     assert_eq!(verifier.verify("s3cret").await.unwrap().id, "alice");
+///     assert_eq!(verifier.verify("guess").await.unwrap_err(), AuthError::InvalidToken);
+/// });
+/// ```
 pub trait TokenVerifier: Send + Sync + 'static {
-    /// The principal the token belongs to, or `None` when the token is not valid.
+    /// The principal `token` authenticates.
     ///
     /// Implementations must compare secrets in constant time and never log the token.
-    fn verify(&self, token: &str) -> Option<Principal>;
+    ///
+    /// # Errors
+    /// [`AuthError::InvalidToken`] for a token that authenticates nobody,
+    /// [`AuthError::Unavailable`] when the verifier cannot decide now.
+    fn verify<'a>(&'a self, token: &'a str) -> BoxFuture<'a, Result<Principal, AuthError>>;
 }
 
 impl<F> TokenVerifier for F
 where
     F: Fn(&str) -> Option<Principal> + Send + Sync + 'static,
 {
-    fn verify(&self, token: &str) -> Option<Principal> {
-        self(token)
+    fn verify<'a>(&'a self, token: &'a str) -> BoxFuture<'a, Result<Principal, AuthError>> {
+        Box::pin(std::future::ready(self(token).ok_or(AuthError::InvalidToken)))
     }
 }
 
-/// A fixed set of tokens, each mapped to a principal; comparison in constant time.
+/// A fixed set of tokens, each mapped to a principal.
+///
+/// Tokens are kept as SHA-256 digests and a presented token's digest is compared with every
+/// entry in constant time, so neither the time taken nor a memory dump reveals a token, its
+/// length, or which entry matched.
 ///
 /// ```
-/// use mcp_core::principal::{Principal, StaticTokens, TokenVerifier};
+/// use mcp_core::{Principal, StaticTokens};
 ///
 /// let tokens = StaticTokens::new().with("s3cret", Principal::new("alice").with_tools(["echo"]));
-/// assert_eq!(tokens.verify("s3cret").unwrap().id, "alice");
-/// assert!(tokens.verify("guess").is_none());
+/// assert_eq!(tokens.lookup("s3cret").unwrap().id, "alice");
+/// assert!(tokens.lookup("guess").is_none());
 /// ```
 #[derive(Clone, Default)]
 pub struct StaticTokens {
-    entries: Vec<(Vec<u8>, Principal)>,
+    entries: Vec<([u8; 32], Principal)>,
 }
 
 impl StaticTokens {
@@ -183,11 +224,32 @@ impl StaticTokens {
         Self::default()
     }
 
-    /// Adds a token.
+    /// Accepts `token` as `principal`.
     #[must_use]
-    pub fn with(mut self, token: impl Into<String>, principal: Principal) -> Self {
-        self.entries.push((token.into().into_bytes(), principal));
+    pub fn with(self, token: impl AsRef<[u8]>, principal: Principal) -> Self {
+        self.with_digest(Sha256::digest(token.as_ref()).into(), principal)
+    }
+
+    /// Accepts the token whose SHA-256 digest is `digest` as `principal` (for token files that
+    /// store digests, not tokens).
+    #[must_use]
+    pub fn with_digest(mut self, digest: [u8; 32], principal: Principal) -> Self {
+        self.entries.push((digest, principal));
         self
+    }
+
+    /// The principal `token` authenticates, without the future of [`TokenVerifier::verify`].
+    pub fn lookup(&self, token: &str) -> Option<Principal> {
+        let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+        // Compare against every entry, whatever matches, so timing says nothing about which
+        // token was right.
+        let mut found = None;
+        for (known, principal) in &self.entries {
+            if bool::from(known.ct_eq(&digest)) && found.is_none() {
+                found = Some(principal);
+            }
+        }
+        found.cloned()
     }
 
     /// The number of tokens.
@@ -203,7 +265,7 @@ impl StaticTokens {
 
 impl fmt::Debug for StaticTokens {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // Never print the tokens themselves.
+        // Never print the tokens (or their digests).
         f.debug_struct("StaticTokens")
             .field("principals", &self.entries.iter().map(|e| &e.1.id).collect::<Vec<_>>())
             .finish()
@@ -211,24 +273,36 @@ impl fmt::Debug for StaticTokens {
 }
 
 impl TokenVerifier for StaticTokens {
-    fn verify(&self, token: &str) -> Option<Principal> {
-        // Compare against every entry, whatever matches, so timing says nothing about which
-        // token (or how much of one) was right.
-        let mut found = None;
-        for (secret, principal) in &self.entries {
-            if constant_time_eq(secret, token.as_bytes()) && found.is_none() {
-                found = Some(principal.clone());
-            }
-        }
-        found
+    fn verify<'a>(&'a self, token: &'a str) -> BoxFuture<'a, Result<Principal, AuthError>> {
+        Box::pin(std::future::ready(self.lookup(token).ok_or(AuthError::InvalidToken)))
     }
 }
 
-/// Compares two byte strings in time that depends only on their lengths.
-pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
+#[cfg(test)]
+mod token_tests {
+    use super::*;
+
+    #[test]
+    fn static_tokens_find_the_principal_and_hide_secrets() {
+        let tokens = StaticTokens::new()
+            .with("alpha-token", Principal::new("alice"))
+            .with_digest(Sha256::digest(b"beta").into(), Principal::new("bob"));
+        futures::executor::block_on(async {
+            assert_eq!(tokens.verify("alpha-token").await.unwrap().id, "alice");
+            assert_eq!(tokens.verify("beta").await.unwrap().id, "bob");
+            assert_eq!(tokens.verify("alpha").await.unwrap_err(), AuthError::InvalidToken);
+            assert_eq!(tokens.verify("").await.unwrap_err(), AuthError::InvalidToken);
+        });
+        let shown = format!("{tokens:?}");
+        assert!(shown.contains("alice") && !shown.contains("alpha-token"), "{shown}");
+        assert_eq!(tokens.len(), 2);
     }
-    let diff = a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y));
-    std::hint::black_box(diff) == 0
+
+    #[test]
+    fn shared_verifiers_are_verifiers() {
+        let shared: std::sync::Arc<dyn TokenVerifier> =
+            std::sync::Arc::new(StaticTokens::new().with("t", Principal::new("x")));
+        let p = futures::executor::block_on(shared.verify("t")).unwrap();
+        assert_eq!(p.id, "x");
+    }
 }

@@ -19,9 +19,7 @@ use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use futures::future::BoxFuture;
-use mcp_core::{Principal, TokenVerifier};
-use mcp_transport_sse::{AuthConfig, AuthError, HttpServer, HttpServerConfig, OriginPolicy};
+use mcp_transport_sse::{AuthConfig, HttpServer, HttpServerConfig, OriginPolicy};
 use mcp_transport_ws::{WsServer, WsServerConfig, is_websocket_upgrade};
 use metrics_exporter_prometheus::PrometheusHandle;
 
@@ -47,16 +45,6 @@ pub struct HttpOptions {
     pub metrics: PrometheusHandle,
     /// Serve HTTPS with this configuration (see [`crate::tls`]).
     pub tls: Option<Arc<rustls::ServerConfig>>,
-}
-
-/// The tokens file as a verifier for the HTTP transport.
-struct HttpVerifier(Tokens);
-
-impl mcp_transport_sse::TokenVerifier for HttpVerifier {
-    fn verify<'a>(&'a self, token: &'a str) -> BoxFuture<'a, Result<Principal, AuthError>> {
-        let result = self.0.verify(token).ok_or(AuthError::InvalidToken);
-        Box::pin(async move { result })
-    }
 }
 
 #[derive(Clone)]
@@ -91,7 +79,7 @@ pub async fn start(addr: SocketAddr, gateway: &Gateway, options: HttpOptions) ->
         // The gateway serves its own /health (upstream state included).
         .health_path("/health/http");
     if let Some(tokens) = &options.tokens {
-        http_config = http_config.auth(Some(AuthConfig::new(HttpVerifier(tokens.clone()))));
+        http_config = http_config.auth(Some(AuthConfig::new(tokens.clone())));
     }
     if !origins.is_empty() {
         let values: Vec<HeaderValue> = origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()).collect();
@@ -172,7 +160,7 @@ async fn front_door(State(state): State<AppState>, request: Request, next: Next)
     if request.method() == Method::POST && state.options.limits.is_enabled() {
         let ip = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
         let principal =
-            bearer(&request).and_then(|t| state.options.tokens.as_ref().and_then(|tokens| tokens.verify(t)));
+            bearer(&request).and_then(|t| state.options.tokens.as_ref().and_then(|tokens| tokens.lookup(t)));
         let id = principal.map(|p| p.id).unwrap_or_else(|| "anonymous".to_owned());
         if let Err(limited) = state.options.limits.check(Some(&id), ip) {
             telemetry::rate_limited(limited.scope());

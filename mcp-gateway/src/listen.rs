@@ -137,13 +137,7 @@ pub async fn start(listener: &Listener, gateway: &Gateway, tokens: Option<&Token
             let client = parsed.connect().await.map_err(|e| format!("cannot connect to {}: {e}", parsed.server()))?;
             let mut config = parsed.server_config();
             if let Some(tokens) = tokens {
-                let tokens = Arc::new(tokens.clone());
-                config = config.verifier(move |token: Option<&str>| {
-                    use mcp_core::TokenVerifier;
-                    token
-                        .and_then(|t| tokens.verify(t))
-                        .ok_or_else(|| mcp_transport_nats::AuthRejected("invalid or missing token".to_owned()))
-                });
+                config = config.verifier(tokens.clone());
             }
             let acceptor = mcp_transport_nats::NatsAcceptor::bind(client, config)
                 .await
@@ -158,14 +152,8 @@ pub async fn start(listener: &Listener, gateway: &Gateway, tokens: Option<&Token
             let bus = mcp_transport_redis::RedisBus::open(config)
                 .await
                 .map_err(|e| format!("cannot connect to {shown}: {e}"))?;
-            let authenticator: Option<Arc<dyn mcp_transport_redis::Authenticator>> = tokens.map(|tokens| {
-                let tokens = tokens.clone();
-                Arc::new(move |token: Option<&str>| {
-                    use mcp_core::TokenVerifier;
-                    token.and_then(|t| tokens.verify(t)).ok_or_else(|| "invalid or missing token".to_owned())
-                }) as Arc<dyn mcp_transport_redis::Authenticator>
-            });
-            let acceptor = bus.accept_with(authenticator).await.map_err(|e| format!("cannot serve on {shown}: {e}"))?;
+            let verifier = tokens.map(|tokens| Arc::new(tokens.clone()) as Arc<dyn mcp_core::TokenVerifier>);
+            let acceptor = bus.accept_with(verifier).await.map_err(|e| format!("cannot serve on {shown}: {e}"))?;
             let gateway = gateway.clone();
             tokio::spawn(async move {
                 // The bus lives as long as its acceptor serves.

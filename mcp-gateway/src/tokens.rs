@@ -19,10 +19,10 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, SystemTime};
 
-use mcp_core::{Principal, TokenVerifier};
+use futures::future::BoxFuture;
+use mcp_core::{AuthError, Principal, StaticTokens, TokenVerifier};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
-use subtle::ConstantTimeEq;
 
 /// One `[[tokens]]` entry as written in the file.
 #[derive(Debug, Deserialize)]
@@ -73,51 +73,32 @@ pub fn hash_token(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
-/// A parsed set of tokens.
-#[derive(Debug, Default)]
-struct TokenSet {
-    entries: Vec<([u8; 32], Principal)>,
-}
-
-impl TokenSet {
-    fn parse(text: &str, path: &Path) -> Result<Self, TokensError> {
-        let invalid = |detail: String| TokensError::Invalid { path: path.to_owned(), detail };
-        let file: TokensFile = toml::from_str(text).map_err(|e| invalid(e.to_string()))?;
-        let mut entries = Vec::with_capacity(file.tokens.len());
-        for (i, entry) in file.tokens.into_iter().enumerate() {
-            let digest: [u8; 32] = match (&entry.sha256, &entry.token) {
-                (Some(hexed), None) => {
-                    hex::decode(hexed.trim()).ok().and_then(|b| <[u8; 32]>::try_from(b).ok()).ok_or_else(|| {
-                        invalid(format!("tokens[{i}] ({}): sha256 must be 64 hex digits", entry.principal))
-                    })?
-                }
-                (None, Some(plain)) if !plain.is_empty() => Sha256::digest(plain.as_bytes()).into(),
-                _ => {
-                    return Err(invalid(format!(
-                        "tokens[{i}] ({}): give exactly one of `sha256` or `token`",
-                        entry.principal
-                    )));
-                }
-            };
-            let mut principal = Principal::new(entry.principal).with_scopes(entry.scopes);
-            if let Some(tools) = entry.tools {
-                principal = principal.with_tools(tools);
+/// Parses a tokens file into the verifier every transport shares.
+fn parse(text: &str, path: &Path) -> Result<StaticTokens, TokensError> {
+    let invalid = |detail: String| TokensError::Invalid { path: path.to_owned(), detail };
+    let file: TokensFile = toml::from_str(text).map_err(|e| invalid(e.to_string()))?;
+    let mut set = StaticTokens::new();
+    for (i, entry) in file.tokens.into_iter().enumerate() {
+        let digest: [u8; 32] = match (&entry.sha256, &entry.token) {
+            (Some(hexed), None) => hex::decode(hexed.trim())
+                .ok()
+                .and_then(|b| <[u8; 32]>::try_from(b).ok())
+                .ok_or_else(|| invalid(format!("tokens[{i}] ({}): sha256 must be 64 hex digits", entry.principal)))?,
+            (None, Some(plain)) if !plain.is_empty() => Sha256::digest(plain.as_bytes()).into(),
+            _ => {
+                return Err(invalid(format!(
+                    "tokens[{i}] ({}): give exactly one of `sha256` or `token`",
+                    entry.principal
+                )));
             }
-            entries.push((digest, principal));
+        };
+        let mut principal = Principal::new(entry.principal).with_scopes(entry.scopes);
+        if let Some(tools) = entry.tools {
+            principal = principal.with_tools(tools);
         }
-        Ok(Self { entries })
+        set = set.with_digest(digest, principal);
     }
-
-    fn verify(&self, token: &str) -> Option<Principal> {
-        let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
-        let mut found = None;
-        for (known, principal) in &self.entries {
-            if bool::from(known.ct_eq(&digest)) && found.is_none() {
-                found = Some(principal.clone());
-            }
-        }
-        found
-    }
+    Ok(set)
 }
 
 /// The live tokens of the gateway: a [`TokenVerifier`] that can be reloaded without dropping
@@ -125,7 +106,7 @@ impl TokenSet {
 #[derive(Debug, Clone)]
 pub struct Tokens {
     path: Arc<PathBuf>,
-    current: Arc<RwLock<Arc<TokenSet>>>,
+    current: Arc<RwLock<Arc<StaticTokens>>>,
     loaded_mtime: Arc<RwLock<Option<SystemTime>>>,
 }
 
@@ -144,11 +125,11 @@ impl Tokens {
         })
     }
 
-    fn read(path: &Path) -> Result<(TokenSet, Option<SystemTime>), TokensError> {
+    fn read(path: &Path) -> Result<(StaticTokens, Option<SystemTime>), TokensError> {
         let read_err = |source| TokensError::Read { path: path.to_owned(), source };
         let mtime = std::fs::metadata(path).map_err(read_err)?.modified().ok();
         let text = std::fs::read_to_string(path).map_err(read_err)?;
-        Ok((TokenSet::parse(&text, path)?, mtime))
+        Ok((parse(&text, path)?, mtime))
     }
 
     /// Re-reads the file. On error the previous tokens stay in force.
@@ -157,15 +138,21 @@ impl Tokens {
     /// When the file cannot be read or parsed.
     pub fn reload(&self) -> Result<usize, TokensError> {
         let (set, mtime) = Self::read(&self.path)?;
-        let count = set.entries.len();
+        let count = set.len();
         *self.current.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(set);
         *self.loaded_mtime.write().unwrap_or_else(|e| e.into_inner()) = mtime;
         Ok(count)
     }
 
+    /// The principal `token` authenticates under the tokens in force (what
+    /// [`TokenVerifier::verify`] answers, without the future).
+    pub fn lookup(&self, token: &str) -> Option<Principal> {
+        self.snapshot().lookup(token)
+    }
+
     /// The number of tokens in force.
     pub fn len(&self) -> usize {
-        self.snapshot().entries.len()
+        self.snapshot().len()
     }
 
     /// Whether no token is in force (every request is refused).
@@ -173,7 +160,7 @@ impl Tokens {
         self.len() == 0
     }
 
-    fn snapshot(&self) -> Arc<TokenSet> {
+    fn snapshot(&self) -> Arc<StaticTokens> {
         self.current.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
@@ -209,8 +196,8 @@ impl Tokens {
 }
 
 impl TokenVerifier for Tokens {
-    fn verify(&self, token: &str) -> Option<Principal> {
-        self.snapshot().verify(token)
+    fn verify<'a>(&'a self, token: &'a str) -> BoxFuture<'a, Result<Principal, AuthError>> {
+        Box::pin(std::future::ready(self.lookup(token).ok_or(AuthError::InvalidToken)))
     }
 }
 
@@ -232,12 +219,12 @@ mod tests {
             hash_token("alice-secret")
         );
         let tokens = Tokens::load(write(&dir, &text)).unwrap();
-        let alice = tokens.verify("alice-secret").unwrap();
+        let alice = tokens.lookup("alice-secret").unwrap();
         assert_eq!(alice.id, "alice");
         assert!(alice.may_use_tool("get_weather") && !alice.may_use_tool("delete"));
-        assert!(tokens.verify("plain").unwrap().may_use_tool("delete"));
-        assert!(tokens.verify("wrong").is_none());
-        assert!(tokens.verify("").is_none());
+        assert!(tokens.lookup("plain").unwrap().may_use_tool("delete"));
+        assert!(tokens.lookup("wrong").is_none());
+        assert!(tokens.lookup("").is_none());
     }
 
     #[test]
@@ -247,11 +234,11 @@ mod tests {
         let tokens = Tokens::load(&path).unwrap();
         std::fs::write(&path, "[[tokens]]\nprincipal = \"b\"\ntoken = \"two\"\n").unwrap();
         assert_eq!(tokens.reload().unwrap(), 1);
-        assert!(tokens.verify("one").is_none());
-        assert_eq!(tokens.verify("two").unwrap().id, "b");
+        assert!(tokens.lookup("one").is_none());
+        assert_eq!(tokens.lookup("two").unwrap().id, "b");
         std::fs::write(&path, "this is not toml [").unwrap();
         assert!(tokens.reload().is_err());
-        assert_eq!(tokens.verify("two").unwrap().id, "b");
+        assert_eq!(tokens.lookup("two").unwrap().id, "b");
     }
 
     #[test]

@@ -10,7 +10,7 @@ use async_nats::{Client, Subscriber};
 use bytes::Bytes;
 use futures::channel::mpsc;
 use futures::{Sink, Stream, StreamExt};
-use mcp_core::{IncomingSession, Principal, SessionInfo};
+use mcp_core::{AuthError, IncomingSession, Principal, SessionInfo};
 use tracing::Instrument;
 
 use crate::config::NatsServerConfig;
@@ -195,11 +195,22 @@ impl AcceptLoop {
 
     async fn authenticate(&self, token: Option<&str>) -> Result<Option<Principal>, ConnectReply> {
         let Some(verifier) = &self.config.verifier else { return Ok(None) };
+        let Some(token) = token else {
+            tracing::warn!(token_sent = false, "connect request refused");
+            return Err(ConnectReply::refused(
+                "unauthorized",
+                "this service requires a token (set NatsClientConfig::token)",
+            ));
+        };
         match verifier.verify(token).await {
             Ok(principal) => Ok(Some(principal)),
+            Err(AuthError::Unavailable(detail)) => {
+                tracing::warn!(%detail, "connect request refused: token verification unavailable");
+                Err(ConnectReply::refused("unavailable", "token verification unavailable; retry later"))
+            }
             Err(rejected) => {
-                tracing::warn!(reason = %rejected, token_sent = token.is_some(), "connect request refused");
-                Err(ConnectReply::refused("unauthorized", rejected.0))
+                tracing::warn!(reason = %rejected, token_sent = true, "connect request refused");
+                Err(ConnectReply::refused("unauthorized", "the token was not accepted"))
             }
         }
     }

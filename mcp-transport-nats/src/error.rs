@@ -52,7 +52,8 @@ pub enum NatsError {
     /// The server instance refused the session.
     #[error("the server refused the session ({code}): {message}")]
     Rejected {
-        /// A machine-readable reason: `unauthorized`, `busy` or `bad_request`.
+        /// A machine-readable reason: `unauthorized`, `unavailable` (retry later), `busy` or
+        /// `bad_request`.
         code: String,
         /// What the server said.
         message: String,

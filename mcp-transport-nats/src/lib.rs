@@ -127,7 +127,7 @@ mod url;
 mod wire;
 
 pub use acceptor::NatsAcceptor;
-pub use auth::{AuthRejected, StaticTokens, TokenVerifier};
+pub use auth::{AuthError, StaticTokens, TokenVerifier};
 pub use client::connect;
 pub use config::{
     DEFAULT_CHANNEL_CAPACITY, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_SESSIONS, DEFAULT_MAX_TRACKED_REQUESTS,

@@ -106,7 +106,7 @@ pub(crate) struct AcceptedSession {
 /// Why a server instance refused a session.
 #[derive(Debug, Serialize, Deserialize)]
 pub(crate) struct Refusal {
-    /// `unauthorized`, `busy` or `bad_request`.
+    /// `unauthorized`, `unavailable` (the token verifier cannot decide now), `busy` or `bad_request`.
     pub(crate) code: String,
     /// A human-readable explanation (never a secret).
     pub(crate) message: String,

@@ -9,11 +9,10 @@ use std::task::{Context, Poll};
 use bytes::Bytes;
 use futures::stream::FuturesUnordered;
 use futures::{Stream, StreamExt};
-use mcp_core::{IncomingSession, Principal, SessionInfo};
+use mcp_core::{AuthError, IncomingSession, Principal, SessionInfo, TokenVerifier};
 use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
 
-use crate::auth::Authenticator;
 use crate::bus::{BusShared, Cleanup, RedisBus, Route};
 use crate::config::Mode;
 use crate::frame::{Announcement, Control, OwnerRecord, PROTOCOL_VERSION, PrincipalRecord};
@@ -67,14 +66,16 @@ impl RedisBus {
         self.accept_with(None).await
     }
 
-    /// Starts taking sessions, asking `authenticator` who each caller is (from the token sent
-    /// with [`RedisBus::connect_with_token`]); refused sessions get a reject frame with the reason.
+    /// Starts taking sessions, asking `verifier` who each caller is (from the token sent with
+    /// [`RedisBus::connect_with_token`]); a session without a token, or whose token the verifier
+    /// refuses, gets a reject frame with the reason. `None` accepts everyone as
+    /// [`Principal::anonymous`](mcp_core::Principal::anonymous): Redis ACLs are then the boundary.
     ///
     /// # Errors
     /// As for [`accept`](Self::accept).
     pub async fn accept_with(
         &self,
-        authenticator: Option<Arc<dyn Authenticator>>,
+        verifier: Option<Arc<dyn TokenVerifier>>,
     ) -> Result<RedisAcceptor, crate::RedisTransportError> {
         let bus = self.shared.clone();
         let channel = bus.keys.connect_channel();
@@ -89,7 +90,7 @@ impl RedisBus {
             tracing::warn!(error = %e, "could not register for placement; sessions are still taken, less evenly");
         }
         let (sessions_tx, sessions) = mpsc::channel(MAX_CLAIMS);
-        let task = tokio::spawn(accept_loop(bus.clone(), announcements, sessions_tx, authenticator)).abort_handle();
+        let task = tokio::spawn(accept_loop(bus.clone(), announcements, sessions_tx, verifier)).abort_handle();
         let (service, mode) = (&bus.config.service, bus.config.mode.as_str());
         tracing::info!(service = %service, instance = %bus.instance, mode, "accepting Redis sessions");
         Ok(RedisAcceptor { sessions, task, bus, channel })
@@ -126,14 +127,14 @@ async fn accept_loop(
     bus: Arc<BusShared>,
     mut announcements: mpsc::Receiver<Bytes>,
     sessions: mpsc::Sender<IncomingSession>,
-    authenticator: Option<Arc<dyn Authenticator>>,
+    verifier: Option<Arc<dyn TokenVerifier>>,
 ) {
     let mut claims = FuturesUnordered::new();
     loop {
         tokio::select! {
             announcement = announcements.recv(), if claims.len() < MAX_CLAIMS => {
                 let Some(announcement) = announcement else { return };
-                claims.push(claim(bus.clone(), announcement, authenticator.clone()));
+                claims.push(claim(bus.clone(), announcement, verifier.clone()));
             }
             Some(session) = claims.next(), if !claims.is_empty() => {
                 if let Some(session) = session
@@ -150,7 +151,7 @@ async fn accept_loop(
 async fn claim(
     bus: Arc<BusShared>,
     payload: Bytes,
-    authenticator: Option<Arc<dyn Authenticator>>,
+    verifier: Option<Arc<dyn TokenVerifier>>,
 ) -> Option<IncomingSession> {
     let config = &bus.config;
     let announcement: Announcement = match serde_json::from_slice(&payload) {
@@ -171,9 +172,17 @@ async fn claim(
         return None;
     }
     let id = announcement.session;
-    let principal = match &authenticator {
-        None => Ok(Principal::anonymous()),
-        Some(auth) => auth.authenticate(announcement.token.as_deref()),
+    let principal = match (&verifier, announcement.token.as_deref()) {
+        (None, _) => Ok(Principal::anonymous()),
+        (Some(_), None) => Err("a token is required (connect with a token)".to_owned()),
+        (Some(verifier), Some(token)) => match verifier.verify(token).await {
+            Ok(principal) => Ok(principal),
+            Err(AuthError::Unavailable(detail)) => {
+                tracing::warn!(session = %id, %detail, "token verification unavailable");
+                Err("token verification unavailable; retry later".to_owned())
+            }
+            Err(_) => Err("invalid token".to_owned()),
+        },
     };
     let record = OwnerRecord {
         instance: bus.instance.clone(),
@@ -216,7 +225,7 @@ async fn claim(
     let principal = match principal {
         Ok(p) => p,
         Err(reason) => {
-            tracing::warn!(session = %id, reason = %reason, "session refused by the authenticator");
+            tracing::warn!(session = %id, reason = %reason, "session refused by the token verifier");
             let reject = Control::Reject { instance: bus.instance.clone(), reason };
             let item = Outgoing { state, payload: reject.encode(), seq: 1, best_effort: true };
             let _ = bus.outgoing.send(item).await;

@@ -20,7 +20,7 @@ impl RedisBus {
     /// # Errors
     /// [`RedisTransportError::NoServer`] at once when no server listens on the service;
     /// [`RedisTransportError::AcceptTimeout`] when none takes the session in time;
-    /// [`RedisTransportError::Rejected`] when the instance's authenticator refuses it;
+    /// [`RedisTransportError::Rejected`] when the instance's token verifier refuses it;
     /// [`RedisTransportError::Redis`] when Redis fails.
     ///
     /// # Cancel safety
@@ -30,7 +30,7 @@ impl RedisBus {
     }
 
     /// Like [`connect`](Self::connect), sending `token` to the server's
-    /// [`Authenticator`](crate::Authenticator). The token is never logged.
+    /// [`TokenVerifier`](crate::TokenVerifier). The token is never logged.
     ///
     /// # Errors
     /// As for [`connect`](Self::connect).

@@ -71,7 +71,7 @@ pub(crate) struct Announcement {
     pub(crate) v: u32,
     pub(crate) session: String,
     pub(crate) mode: String,
-    /// A credential for the server's [`Authenticator`](crate::Authenticator). Never logged.
+    /// A credential for the server's [`TokenVerifier`](crate::TokenVerifier). Never logged.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) token: Option<String>,
 }

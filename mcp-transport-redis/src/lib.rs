@@ -48,7 +48,7 @@
 //!    so no answer can race its subscription. If the announcement reaches no subscriber, it
 //!    fails at once with [`RedisTransportError::NoServer`].
 //! 2. Every server instance of the service hears the announcement. Each asks its
-//!    [`Authenticator`] (if any) who the caller is, then tries `SET owner NX PX ttl`: exactly
+//!    [`TokenVerifier`] (if any) who the caller is, then tries `SET owner NX PX ttl`: exactly
 //!    one wins. Placement is by rendezvous hashing over the live instances: the instance with
 //!    the highest `hash(session, instance)` tries at once, the others only after
 //!    [`RedisConfig::claim_fallback`] (plus a little per session they already serve), so
@@ -58,7 +58,7 @@
 //! 3. The winner starts listening on `to-server` and then sends an accept frame naming itself on
 //!    `to-client`. The client fails with [`RedisTransportError::AcceptTimeout`] if no accept
 //!    arrives within [`RedisConfig::accept_timeout`], or with
-//!    [`RedisTransportError::Rejected`] if the authenticator refused it.
+//!    [`RedisTransportError::Rejected`] if the verifier refused it (or no token was sent).
 //! 4. Both ends refresh their liveness key (`SET ... PX liveness_ttl`) every
 //!    [`RedisConfig::heartbeat_interval`] and check the peer's. A peer whose key has been missing
 //!    for a further `liveness_ttl` (so that a peer reconnecting after a Redis restart is not
@@ -130,7 +130,7 @@
 //! |---|---|
 //! | configuration | [`RedisConfig::from_url`] or [`RedisConfig::new`], then its public fields |
 //! | a process's connections | [`RedisBus::open`] (clone it; one per process and service) |
-//! | a server | [`RedisBus::accept`] / [`RedisBus::accept_with`] (an [`Authenticator`], e.g. [`StaticTokens`]) → [`RedisAcceptor`], an [`mcp_core::Acceptor`] of [`IncomingSession`](mcp_core::IncomingSession)s with a [`RedisSessionInfo`] extension |
+//! | a server | [`RedisBus::accept`] / [`RedisBus::accept_with`] (a [`TokenVerifier`], e.g. [`StaticTokens`]) → [`RedisAcceptor`], an [`mcp_core::Acceptor`] of [`IncomingSession`](mcp_core::IncomingSession)s with a [`RedisSessionInfo`] extension |
 //! | a client | [`RedisBus::connect`] / [`RedisBus::connect_with_token`] → [`RedisTransport`], an [`mcp_core::Transport`] |
 //! | one-off | [`connect`] and [`accept`] with a bus of their own |
 //!
@@ -172,7 +172,7 @@ mod session;
 mod streams;
 
 pub use acceptor::{RedisAcceptor, RedisSessionInfo};
-pub use auth::{Authenticator, StaticTokens};
+pub use auth::{AuthError, StaticTokens, TokenVerifier};
 pub use bus::RedisBus;
 pub use config::{Mode, RedisConfig};
 pub use error::RedisTransportError;

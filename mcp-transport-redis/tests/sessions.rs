@@ -81,7 +81,7 @@ async fn connecting_times_out_when_no_instance_takes_the_session() {
 async fn the_authenticator_decides_the_principal_which_the_owner_key_records() {
     let redis = RedisServer::start().await;
     let server = RedisBus::open(config(&redis.url(), "auth", Mode::PubSub)).await.unwrap();
-    let tokens = StaticTokens::new().with_token("s3cret", Principal::new("ci-bot").with_tools(["echo"]));
+    let tokens = StaticTokens::new().with("s3cret", Principal::new("ci-bot").with_tools(["echo"]));
     let mut acceptor = server.accept_with(Some(Arc::new(tokens))).await.unwrap();
     let client = RedisBus::open(config(&redis.url(), "auth", Mode::PubSub)).await.unwrap();
 

@@ -15,75 +15,10 @@ use axum::response::{IntoResponse, Response};
 use futures::future::BoxFuture;
 use http::{HeaderValue, Request, StatusCode, header};
 use mcp_core::Principal;
+pub use mcp_core::{AuthError, StaticTokens, TokenVerifier};
 use serde::Serialize;
-use sha2::{Digest, Sha256};
-use subtle::ConstantTimeEq;
 
 use crate::http_error::HttpError;
-
-/// Why a token was refused.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum AuthError {
-    /// The token is unknown, expired or malformed.
-    #[error("invalid bearer token")]
-    InvalidToken,
-    /// The verifier could not decide (its backend is down); the request gets 503.
-    #[error("token verification unavailable: {0}")]
-    Unavailable(String),
-}
-
-/// Decides who a bearer token belongs to. Implement it for JWTs, introspection, a database;
-/// [`StaticTokens`] covers fixed tokens. Object safe.
-pub trait TokenVerifier: Send + Sync + 'static {
-    /// The principal `token` authenticates.
-    ///
-    /// # Errors
-    /// [`AuthError::InvalidToken`] for a token that authenticates nobody.
-    fn verify<'a>(&'a self, token: &'a str) -> BoxFuture<'a, Result<Principal, AuthError>>;
-}
-
-/// A fixed set of tokens, each naming a principal. Comparison takes the same time whichever
-/// token (if any) matches, and does not reveal token lengths: tokens are compared as SHA-256
-/// digests with constant-time equality, and every entry is always compared.
-#[derive(Default)]
-pub struct StaticTokens {
-    entries: Vec<([u8; 32], Principal)>,
-}
-
-impl StaticTokens {
-    /// No tokens yet.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Adds `token`, which authenticates `principal`.
-    #[must_use]
-    pub fn with_token(mut self, token: impl AsRef<[u8]>, principal: Principal) -> Self {
-        self.entries.push((Sha256::digest(token.as_ref()).into(), principal));
-        self
-    }
-}
-
-impl fmt::Debug for StaticTokens {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let ids: Vec<&str> = self.entries.iter().map(|(_, p)| p.id.as_str()).collect();
-        f.debug_struct("StaticTokens").field("principals", &ids).finish()
-    }
-}
-
-impl TokenVerifier for StaticTokens {
-    fn verify<'a>(&'a self, token: &'a str) -> BoxFuture<'a, Result<Principal, AuthError>> {
-        let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
-        let mut found = None;
-        for (candidate, principal) in &self.entries {
-            if bool::from(candidate.ct_eq(&digest)) {
-                found = Some(principal);
-            }
-        }
-        Box::pin(std::future::ready(found.cloned().ok_or(AuthError::InvalidToken)))
-    }
-}
 
 /// RFC 9728 OAuth 2.0 protected-resource metadata, served at
 /// `/.well-known/oauth-protected-resource<path of resource>`.
@@ -194,14 +129,14 @@ impl AuthConfig {
         };
         match self.verifier.verify(token).await {
             Ok(principal) => Ok(principal),
-            Err(AuthError::InvalidToken) => {
-                tracing::debug!("bearer token rejected");
-                Err(self.unauthorized(Some("invalid_token"), "invalid bearer token"))
-            }
             Err(AuthError::Unavailable(detail)) => {
                 tracing::warn!(%detail, "token verification unavailable");
                 Err(HttpError::invalid(StatusCode::SERVICE_UNAVAILABLE, "token verification unavailable; retry later")
                     .into_response())
+            }
+            Err(_) => {
+                tracing::debug!("bearer token rejected");
+                Err(self.unauthorized(Some("invalid_token"), "invalid bearer token"))
             }
         }
     }
@@ -282,20 +217,6 @@ pub(crate) fn metadata_response(metadata: &ProtectedResourceMetadata) -> Respons
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn static_tokens_find_the_principal() {
-        let tokens = StaticTokens::new()
-            .with_token("alpha-token", Principal::new("alice"))
-            .with_token("beta", Principal::new("bob"));
-        futures::executor::block_on(async {
-            assert_eq!(tokens.verify("alpha-token").await.unwrap().id, "alice");
-            assert_eq!(tokens.verify("beta").await.unwrap().id, "bob");
-            assert!(matches!(tokens.verify("alpha").await, Err(AuthError::InvalidToken)));
-            assert!(matches!(tokens.verify("").await, Err(AuthError::InvalidToken)));
-        });
-        assert!(!format!("{tokens:?}").contains("alpha-token"));
-    }
 
     #[test]
     fn metadata_paths() {

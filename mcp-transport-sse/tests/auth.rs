@@ -8,9 +8,8 @@ use mcp_transport_sse::{AuthConfig, HttpServerConfig, ProtectedResourceMetadata,
 use serde_json::json;
 
 fn config() -> HttpServerConfig {
-    let tokens = StaticTokens::new()
-        .with_token("alice-token", Principal::new("alice"))
-        .with_token("bob-token", Principal::new("bob"));
+    let tokens =
+        StaticTokens::new().with("alice-token", Principal::new("alice")).with("bob-token", Principal::new("bob"));
     let meta = ProtectedResourceMetadata::new("http://127.0.0.1/mcp", ["https://auth.example.com"]);
     HttpServerConfig::default()
         .auth(Some(AuthConfig::new(tokens).with_resource_metadata(meta)))

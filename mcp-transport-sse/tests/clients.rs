@@ -139,7 +139,7 @@ async fn legacy_sse_client_round_trips_and_close_ends_the_session() {
 async fn bearer_token_and_custom_headers_are_sent() {
     use mcp_core::Principal;
     use mcp_transport_sse::{AuthConfig, StaticTokens};
-    let auth = AuthConfig::new(StaticTokens::new().with_token("s3cret", Principal::new("alice")));
+    let auth = AuthConfig::new(StaticTokens::new().with("s3cret", Principal::new("alice")));
     let ts = start(HttpServerConfig::default().auth(Some(auth))).await;
     let config = HttpClientConfig::default()
         .bearer_token("s3cret")

@@ -17,7 +17,7 @@ use axum::extract::ConnectInfo;
 use futures::Stream;
 use http::{HeaderMap, HeaderValue, Request, Response, StatusCode, header};
 use hyper_util::rt::TokioIo;
-use mcp_core::{IncomingSession, Principal, SessionInfo, TokenVerifier};
+use mcp_core::{AuthError, IncomingSession, Principal, SessionInfo, TokenVerifier};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
@@ -248,7 +248,7 @@ impl WsServer {
                 .into_response();
         }
         let offered = offered_subprotocols(req.headers());
-        let principal = match self.authenticate(&req, &offered) {
+        let principal = match self.authenticate(req.headers(), req.uri().query(), &offered).await {
             Ok(principal) => principal,
             Err(refusal) => return refusal.into_response(),
         };
@@ -291,23 +291,33 @@ impl WsServer {
         resp
     }
 
-    /// The principal of the request, or the response refusing it.
-    fn authenticate<B>(&self, req: &Request<B>, offered: &[&str]) -> Result<Principal, Refusal> {
+    /// The principal of the request (from its headers, subprotocols and query), or the
+    /// response refusing it.
+    async fn authenticate(
+        &self,
+        headers: &HeaderMap,
+        query: Option<&str>,
+        offered: &[&str],
+    ) -> Result<Principal, Refusal> {
         let config = &self.shared.config;
         let Some(verifier) = &config.verifier else {
             return Ok(Principal::anonymous());
         };
-        let token = presented_token(req.headers(), offered, req.uri().query(), config.allow_query_token)
+        let token = presented_token(headers, offered, query, config.allow_query_token)
             .map_err(|why| unauthorized(why, true))?;
         let Some((token, source)) = token else {
             return Err(unauthorized("a bearer token is required", false));
         };
-        match verifier.verify(&token) {
-            Some(principal) => {
+        match verifier.verify(&token).await {
+            Ok(principal) => {
                 tracing::debug!(principal = %principal.id, ?source, "WebSocket client authenticated");
                 Ok(principal)
             }
-            None => {
+            Err(AuthError::Unavailable(detail)) => {
+                tracing::warn!(?source, %detail, "WebSocket upgrade refused: token verification unavailable");
+                Err(Refusal::new(StatusCode::SERVICE_UNAVAILABLE, "token verification unavailable; retry later"))
+            }
+            Err(_) => {
                 tracing::info!(?source, "WebSocket upgrade refused: invalid token");
                 Err(unauthorized("invalid token", true))
             }
