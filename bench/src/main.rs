@@ -36,6 +36,10 @@ struct Args {
     /// mcp-gateway` with the same target directory leaves it).
     #[arg(long)]
     gateway: Option<std::path::PathBuf>,
+    /// Internal: measure the memory of idle sessions of one kind (`http-rmcp`, `http-ours`,
+    /// `ws-raw`, `ws-ours`) in this fresh process and print KiB per session on stdout.
+    #[arg(long, hide = true)]
+    idle_probe: Option<String>,
     /// Internal: serve on stdio (`raw`, `rmcp` or `ours`) for the child-process rows.
     #[arg(long, hide = true)]
     serve: Option<String>,
@@ -102,7 +106,51 @@ fn main() {
     // reqwest (rmcp's HTTP client and ours) is built without a TLS provider of its own.
     let _ = rustls::crypto::ring::default_provider().install_default();
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
+    if let Some(kind) = &args.idle_probe {
+        let kib = rt.block_on(idle_probe(kind, args.idle));
+        println!("{kib}");
+        return;
+    }
     rt.block_on(run(args));
+}
+
+/// KiB of RSS per idle session of `kind`, measured in this process.
+async fn idle_probe(kind: &str, n: usize) -> f64 {
+    match kind {
+        "http-rmcp" => {
+            let url = http::rmcp_server().await;
+            measure::kib_per_item(n, |k| http::open_idle_sessions(&url, k)).await
+        }
+        "http-ours" => {
+            let url = http::our_server().await;
+            measure::kib_per_item(n, |k| http::open_idle_sessions(&url, k)).await
+        }
+        "ws-raw" => {
+            let url = ws::raw_server().await;
+            measure::kib_per_item(n, |k| ws::raw_idle(&url, k)).await
+        }
+        "ws-ours" => {
+            let url = ws::our_server().await;
+            measure::kib_per_item(n, |k| ws::our_idle(&url, k)).await
+        }
+        other => panic!("unknown --idle-probe {other}"),
+    }
+}
+
+/// Runs `--idle-probe kind` in a child process and returns its figure.
+async fn idle_in_child(exe: &std::path::Path, kind: &str, n: usize) -> f64 {
+    let output = tokio::process::Command::new(exe)
+        .args(["--idle-probe", kind, "--idle", &n.to_string()])
+        .stderr(std::process::Stdio::inherit())
+        .kill_on_drop(true)
+        .output();
+    let output = tokio::time::timeout(Duration::from_secs(300), output)
+        .await
+        .unwrap_or_else(|_| panic!("--idle-probe {kind} finished within 300 s"))
+        .expect("run --idle-probe");
+    assert!(output.status.success(), "--idle-probe {kind} failed: {}", output.status);
+    let text = String::from_utf8_lossy(&output.stdout);
+    text.trim().parse().unwrap_or_else(|e| panic!("--idle-probe {kind} printed {text:?}: {e}"))
 }
 
 async fn run(args: Args) {
@@ -159,11 +207,10 @@ async fn run(args: Args) {
             &[("vs rmcp", "rmcp 3.9 (Streamable HTTP, SSE replies)")],
         );
         eprintln!("Streamable HTTP idle sessions");
-        let (our_idle_url, rmcp_idle_url) = (http::our_server().await, http::rmcp_server().await);
-        let rmcp_kib = measure::kib_per_item(args.idle, |n| http::open_idle_sessions(&rmcp_idle_url, n)).await;
-        let our_kib = measure::kib_per_item(args.idle, |n| http::open_idle_sessions(&our_idle_url, n)).await;
+        let rmcp_kib = idle_in_child(&exe, "http-rmcp", args.idle).await;
+        let our_kib = idle_in_child(&exe, "http-ours", args.idle).await;
         print_memory(
-            &format!("Streamable HTTP: server memory per idle session ({} sessions, initialize only)", args.idle),
+            &format!("Streamable HTTP: server memory per idle session ({} sessions, initialize only, fresh process each)", args.idle),
             &[("rmcp 3.9 StreamableHttpService", rmcp_kib), ("mcp-transport-sse HttpServer", our_kib)],
         );
     }
@@ -183,10 +230,10 @@ async fn run(args: Args) {
             &[("vs raw", "raw tokio-tungstenite echo")],
         );
         eprintln!("WebSocket idle connections");
-        let raw_kib = measure::kib_per_item(args.idle, |n| ws::raw_idle(&raw_url, n)).await;
-        let our_kib = measure::kib_per_item(args.idle, |n| ws::our_idle(&our_url, n)).await;
+        let raw_kib = idle_in_child(&exe, "ws-raw", args.idle).await;
+        let our_kib = idle_in_child(&exe, "ws-ours", args.idle).await;
         print_memory(
-            &format!("WebSocket: memory per idle connection ({} connections, both ends in this process)", args.idle),
+            &format!("WebSocket: memory per idle connection ({} connections, both ends in one fresh process each)", args.idle),
             &[("raw tokio-tungstenite", raw_kib), ("mcp-transport-ws + mcp-peer (initialized session)", our_kib)],
         );
     }

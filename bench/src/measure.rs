@@ -94,13 +94,16 @@ pub fn rss_kib() -> u64 {
     line.split_whitespace().nth(1).and_then(|k| k.parse().ok()).expect("VmRSS in KiB")
 }
 
-/// Resident memory added per item, in KiB: `open` creates `n` items and returns them (kept
-/// alive until the second reading).
-pub async fn kib_per_item<T, F: Future<Output = Vec<T>>>(n: usize, open: impl FnOnce(usize) -> F) -> f64 {
+/// Resident memory added per item, in KiB: `open(k)` creates `k` items and returns them. A few
+/// are opened first so that one-time costs (the first connection, lazily built clients, thread
+/// stacks) stay out of the figure; all stay alive until the second reading. Run it in a fresh
+/// process (`--idle-probe`), so that freed memory of earlier work does not hide the growth.
+pub async fn kib_per_item<T, F: Future<Output = Vec<T>>>(n: usize, mut open: impl FnMut(usize) -> F) -> f64 {
+    let warm = open(10).await;
     let before = rss_kib();
     let items = open(n).await;
     assert_eq!(items.len(), n, "opened every item");
     let after = rss_kib();
-    drop(items);
+    drop((warm, items));
     after.saturating_sub(before) as f64 / n as f64
 }
