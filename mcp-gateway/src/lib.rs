@@ -147,8 +147,14 @@ fn print_banner(banner: &[Banner], auth: bool) {
             ("", "")
         };
         out.push_str(&format!("\nClaude Code:\n  claude mcp add --transport http gateway {url}{flag}\n"));
+        // Claude Desktop's config file starts stdio servers: this binary bridges stdio to the URL.
+        let exe = std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_else(|_| "mcp-gateway".into());
+        let token_args = if auth { r#", "--upstream-token", "YOUR_TOKEN""# } else { "" };
         out.push_str(&format!(
-            "Claude Desktop (claude_desktop_config.json) and other clients:\n  {{ \"mcpServers\": {{ \"gateway\": {{ \"type\": \"http\", \"url\": \"{url}\"{header} }} }} }}\n"
+            "Claude Desktop (claude_desktop_config.json):\n  {{ \"mcpServers\": {{ \"gateway\": {{ \"command\": {exe:?}, \"args\": [\"--connect\", \"{url}\", \"--listen\", \"stdio:\"{token_args}] }} }} }}\n"
+        ));
+        out.push_str(&format!(
+            "Clients that take a URL:\n  {{ \"mcpServers\": {{ \"gateway\": {{ \"type\": \"http\", \"url\": \"{url}\"{header} }} }} }}\n"
         ));
     }
     eprintln!("{out}");
