@@ -38,13 +38,14 @@
 //! |---|---|
 //! | [`HttpServer`] + [`SessionAcceptor`] | an axum [`Router`](axum::Router) ([`HttpServer::router`], mount it anywhere, or [`serve`] it) and the [`Acceptor`](mcp_core::Acceptor) of the sessions it creates |
 //! | Streamable HTTP (`/mcp`) | `POST` answers with SSE or JSON ([`HttpServerConfig::json_response`]); `GET` opens the standalone stream (409 for a second); `DELETE` ends the session (404 afterwards) |
-//! | sessions | `Mcp-Session-Id` minted on `initialize` (256 random bits), 400 when missing, 404 when unknown; bound to the [`Principal`](mcp_core::Principal) that created them; reaped after 30 idle minutes; at most 10,000 (503) |
+//! | sessions | `Mcp-Session-Id` minted on `initialize` (256 random bits), 400 when missing, 404 when unknown; bound to the [`Principal`](mcp_core::Principal) that created them; reaped after 30 idle minutes; at most 10,000 (503); a [`SessionStore`] shared by several instances turns a request for another instance's session into 421 Misdirected Request instead of 404 |
 //! | routing | a response goes on the stream of the POST that carried its request; a request or notification with `related_request` on that request's stream while it is open, else on the `GET` stream |
 //! | resumability | event ids `<stream>_<seq>`, a priming event with `retry`, replay of one stream on `GET` + `Last-Event-ID`, through an [`EventStore`] ([`MemoryEventStore`] by default, bounded per session); [`StreamControl`] closes a connection on purpose (SEP-1699 polling) |
 //! | legacy HTTP+SSE (`/sse`, `/messages`) | the 2024-11-05 transport: an `endpoint` event, POSTs answered 202, replies on the stream, cleanup when the stream closes |
 //! | stateless era | a POST with `MCP-Protocol-Version: 2026-07-28` and no session is served as a one-request session |
 //! | checks | Host/Origin ([`OriginPolicy`], 403), `Accept` (406), `Content-Type` (415), `MCP-Protocol-Version` (400), body over 4 MiB (413, the session goes on), malformed JSON (400 with -32700) |
 //! | [`auth`] | [`BearerAuthLayer`] with a [`TokenVerifier`] ([`StaticTokens`] compares in constant time), 401 with `WWW-Authenticate` and `resource_metadata`, RFC 9728 metadata route; [`cors_layer`] from an allow-list exposing `Mcp-Session-Id` |
+//! | off loopback | [`serve`] refuses a non-loopback listener without [`HttpServerConfig::auth`] unless [`HttpServerConfig::allow_unauthenticated_remote`] is set |
 //! | `/health` | 200 `{"status":"ok","sessions":N}`; 503 after [`HttpServer::begin_shutdown`] |
 //! | [`client`] | [`connect_streamable_http`] (SSE and JSON replies, `GET` stream, resumption with `Last-Event-ID` after `retry`, `DELETE` on close, 404 as [`HttpClientError::SessionExpired`], bearer and custom headers) and [`connect_legacy_sse`] |
 //!

@@ -7,7 +7,7 @@
 //! "served elsewhere".
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
 use futures::future::BoxFuture;
@@ -21,6 +21,9 @@ pub struct SessionRecord {
     pub principal: Option<String>,
     /// `"http"` (Streamable HTTP) or `"sse"` (legacy HTTP+SSE).
     pub transport: &'static str,
+    /// The [`instance_id`](crate::HttpServerConfig::instance_id) of the server holding the
+    /// session: requests for it sent to another instance get 421 Misdirected Request.
+    pub instance: Arc<str>,
     /// When the session was created.
     pub created_at: SystemTime,
 }

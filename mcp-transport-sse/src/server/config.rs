@@ -34,6 +34,8 @@ pub struct HttpServerConfig {
     pub(crate) accept_timeout: Duration,
     pub(crate) auth: Option<AuthConfig>,
     pub(crate) cors_origins: Option<Vec<HeaderValue>>,
+    pub(crate) allow_unauthenticated_remote: bool,
+    pub(crate) instance_id: Arc<str>,
 }
 
 impl Default for HttpServerConfig {
@@ -58,6 +60,8 @@ impl Default for HttpServerConfig {
             accept_timeout: Duration::from_secs(10),
             auth: None,
             cors_origins: None,
+            allow_unauthenticated_remote: false,
+            instance_id: super::random_token::<16>(),
         }
     }
 }
@@ -81,6 +85,8 @@ impl fmt::Debug for HttpServerConfig {
             .field("event_store", &self.event_store.is_some())
             .field("auth", &self.auth.is_some())
             .field("cors_origins", &self.cors_origins)
+            .field("allow_unauthenticated_remote", &self.allow_unauthenticated_remote)
+            .field("instance_id", &self.instance_id)
             .finish_non_exhaustive()
     }
 }
@@ -166,6 +172,23 @@ impl HttpServerConfig {
         /// exposes `Mcp-Session-Id` and accepts the MCP request headers.
         cors_origins: Option<Vec<HeaderValue>>
     );
+    setter!(
+        /// Whether [`serve`](super::serve) may listen on a non-loopback address without
+        /// [`auth`](Self::auth) (default `false`: it refuses, because anyone who reaches the port
+        /// could run the server's tools). Set it when something in front (a reverse proxy, a
+        /// private network) authenticates instead.
+        allow_unauthenticated_remote: bool
+    );
+
+    /// This server instance's name in [`SessionRecord`](crate::session_store::SessionRecord)s
+    /// (default: 128 random bits, fresh per config). Give every instance sharing a
+    /// [`SessionStore`] its own, stable name (a host name, a pod name) to make the records
+    /// readable.
+    #[must_use]
+    pub fn instance_id(mut self, id: impl Into<Arc<str>>) -> Self {
+        self.instance_id = id.into();
+        self
+    }
 
     /// The Streamable HTTP endpoint path (default `/mcp`).
     #[must_use]

@@ -45,7 +45,7 @@ async fn handle_message(shared: Arc<Shared>, request: Request) -> Result<Respons
         .flat_map(|q| q.split('&'))
         .find_map(|pair| pair.strip_prefix("sessionId="))
         .ok_or_else(|| HttpError::invalid(StatusCode::BAD_REQUEST, "Bad Request: missing sessionId query parameter"))?;
-    let session = find_session(&shared, id, SessionKind::Legacy, principal_id(&parts.extensions).as_deref())?;
+    let session = find_session(&shared, id, SessionKind::Legacy, principal_id(&parts.extensions).as_deref()).await?;
     check_content_type(&parts.headers)?;
     let _busy = session.attach();
     let bytes = read_body(body, shared.config.max_body_bytes, &parts.headers).await?;

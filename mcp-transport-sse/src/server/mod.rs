@@ -230,7 +230,12 @@ async fn health(State(shared): State<Arc<Shared>>) -> Response {
 
 /// A fresh session id: 256 random bits from the OS-seeded CSPRNG, base64url (visible ASCII).
 fn mint_session_id() -> Arc<str> {
-    let mut bytes = [0u8; 32];
+    random_token::<32>()
+}
+
+/// `N` random bytes from the OS-seeded CSPRNG, base64url.
+pub(crate) fn random_token<const N: usize>() -> Arc<str> {
+    let mut bytes = [0u8; N];
     rand::rng().fill_bytes(&mut bytes);
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes).into()
 }
@@ -273,6 +278,7 @@ impl Shared {
                 id: session.id.to_string(),
                 principal: session.principal.clone(),
                 transport: transport_name(kind),
+                instance: Arc::clone(&self.config.instance_id),
                 created_at: SystemTime::now(),
             };
             if let Err(err) = self.config.session_store.insert(record).await {
@@ -360,7 +366,7 @@ impl Shared {
     }
 }
 
-fn transport_name(kind: SessionKind) -> &'static str {
+pub(crate) fn transport_name(kind: SessionKind) -> &'static str {
     match kind {
         SessionKind::Streamable | SessionKind::Stateless => "http",
         SessionKind::Legacy => "sse",
@@ -402,12 +408,25 @@ impl Stream for InboundStream {
 /// turns 503, sessions are closed, and in-flight requests get up to 10 s to finish.
 ///
 /// # Errors
-/// An I/O error of the listener.
+/// An I/O error of the listener, or `InvalidInput` at once when the listener is not on a
+/// loopback address and no [`HttpServerConfig::auth`] is configured (set
+/// [`HttpServerConfig::allow_unauthenticated_remote`] to accept that risk).
 pub async fn serve(
     listener: tokio::net::TcpListener,
     server: HttpServer,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let local_addr = listener.local_addr()?;
+    let config = server.config();
+    if !local_addr.ip().is_loopback() && config.auth.is_none() && !config.allow_unauthenticated_remote {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!(
+                "refusing to serve MCP over HTTP on {local_addr} without authentication: set HttpServerConfig::auth, \
+                 or HttpServerConfig::allow_unauthenticated_remote to let anyone who reaches the port run tools"
+            ),
+        ));
+    }
     let router = server.router();
     let (drained_tx, drained_rx) = tokio::sync::oneshot::channel::<()>();
     let closer = server.clone();

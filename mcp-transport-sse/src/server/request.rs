@@ -10,8 +10,8 @@ use http_body_util::BodyExt;
 use mcp_core::transport::human_bytes;
 use mcp_core::{Message, Principal, ProtocolVersion};
 
-use super::Shared;
 use super::session::{Session, SessionKind};
+use super::{Shared, transport_name};
 use crate::http_error::HttpError;
 
 /// The session header (header names are case-insensitive).
@@ -84,26 +84,52 @@ pub(crate) fn principal_id(extensions: &http::Extensions) -> Option<String> {
 
 /// Finds a live session of `kind` that `principal` may use. A session of another principal is
 /// reported exactly like a missing one (404), so ids cannot be probed.
-pub(crate) fn find_session(
+///
+/// A session this instance does not hold is looked up in the [`SessionStore`]: when another
+/// instance holds it (a load balancer without sticky sessions sent the request here), the
+/// answer is 421 Misdirected Request, which a client or proxy can retry elsewhere, rather than
+/// the 404 that would make the client start over.
+///
+/// [`SessionStore`]: crate::session_store::SessionStore
+pub(crate) async fn find_session(
     shared: &Shared,
     id: &str,
     kind: SessionKind,
     principal: Option<&str>,
 ) -> Result<Arc<Session>, HttpError> {
-    shared
-        .registry
-        .get(id)
-        .filter(|s| s.kind == kind && s.principal.as_deref() == principal && !s.closed.is_cancelled())
-        .ok_or_else(|| {
-            HttpError::invalid(
-                StatusCode::NOT_FOUND,
-                "Not Found: session not found (expired, deleted or never existed); start a new session with initialize",
-            )
-        })
+    let usable = |s: &Arc<Session>| s.kind == kind && s.principal.as_deref() == principal;
+    if let Some(session) = shared.registry.get(id) {
+        return if usable(&session) && !session.closed.is_cancelled() { Ok(session) } else { Err(not_found()) };
+    }
+    match shared.config.session_store.get(id).await {
+        Ok(Some(record))
+            if *record.instance != *shared.config.instance_id
+                && record.principal.as_deref() == principal
+                && record.transport == transport_name(kind) =>
+        {
+            tracing::debug!(instance = %record.instance, "a request for a session another instance holds");
+            Err(HttpError::invalid(
+                StatusCode::MISDIRECTED_REQUEST,
+                "Misdirected Request: another server instance holds this session; send its requests there",
+            ))
+        }
+        Ok(_) => Err(not_found()),
+        Err(err) => {
+            tracing::warn!(error = %err, "session store lookup failed");
+            Err(HttpError::invalid(StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable: session store failed"))
+        }
+    }
+}
+
+fn not_found() -> HttpError {
+    HttpError::invalid(
+        StatusCode::NOT_FOUND,
+        "Not Found: session not found (expired, deleted or never existed); start a new session with initialize",
+    )
 }
 
 /// The session a request names: 400 without the header, 404 when unknown.
-pub(crate) fn required_session(
+pub(crate) async fn required_session(
     shared: &Shared,
     headers: &HeaderMap,
     extensions: &http::Extensions,
@@ -111,7 +137,7 @@ pub(crate) fn required_session(
     let id = session_header(headers).ok_or_else(|| {
         HttpError::invalid(StatusCode::BAD_REQUEST, "Bad Request: missing Mcp-Session-Id header; initialize first")
     })?;
-    find_session(shared, id, SessionKind::Streamable, principal_id(extensions).as_deref())
+    find_session(shared, id, SessionKind::Streamable, principal_id(extensions).as_deref()).await
 }
 
 /// Reads the body up to `max` bytes. A larger body is read to the end and discarded (up to a

@@ -35,14 +35,14 @@ pub(crate) async fn get(State(shared): State<Arc<Shared>>, request: Request) -> 
 /// `DELETE /mcp`.
 pub(crate) async fn delete(State(shared): State<Arc<Shared>>, request: Request) -> Response {
     let (parts, _) = request.into_parts();
-    let result = protocol_version(&parts.headers)
-        .and_then(|_| required_session(&shared, &parts.headers, &parts.extensions))
-        .map(|session| {
-            tracing::debug!(session = %session.id, "session deleted by the client");
-            shared.end_session(&session);
-            StatusCode::OK.into_response()
-        });
-    result.unwrap_or_else(IntoResponse::into_response)
+    let result = async {
+        protocol_version(&parts.headers)?;
+        let session = required_session(&shared, &parts.headers, &parts.extensions).await?;
+        tracing::debug!(session = %session.id, "session deleted by the client");
+        shared.end_session(&session);
+        Ok::<_, HttpError>(StatusCode::OK.into_response())
+    };
+    result.await.unwrap_or_else(IntoResponse::into_response)
 }
 
 /// The ids of the requests in a message (several for a 2025-03-26 batch).
@@ -72,7 +72,7 @@ async fn handle_post(shared: Arc<Shared>, request: Request) -> Result<Response, 
     let principal = principal_id(&parts.extensions);
 
     let (session, created) = match session_header(&parts.headers) {
-        Some(id) => (find_session(&shared, id, SessionKind::Streamable, principal.as_deref())?, false),
+        Some(id) => (find_session(&shared, id, SessionKind::Streamable, principal.as_deref()).await?, false),
         None if is_initialize(&message) => {
             (shared.create_session(SessionKind::Streamable, &parts.headers, &parts.extensions).await?, true)
         }
@@ -200,7 +200,7 @@ async fn handle_get(shared: Arc<Shared>, request: Request) -> Result<Response, H
     let (parts, _) = request.into_parts();
     check_accept(&parts.headers, &[EVENT_STREAM])?;
     let header_version = protocol_version(&parts.headers)?;
-    let session = required_session(&shared, &parts.headers, &parts.extensions)?;
+    let session = required_session(&shared, &parts.headers, &parts.extensions).await?;
     let last_event_id = parts.headers.get("last-event-id").and_then(|v| v.to_str().ok());
     let (prelude, live) = match last_event_id {
         Some(last) => {
