@@ -39,6 +39,9 @@ pub(crate) enum SessionKind {
 pub(crate) struct Outgoing {
     pub(crate) id: Option<String>,
     pub(crate) data: Bytes,
+    /// The stream's last event (its last response): the response body ends right after it, in
+    /// the same write, so the client sees the whole response at once and can reuse the connection.
+    pub(crate) last: bool,
 }
 
 /// How a stream's events leave the server.
@@ -246,7 +249,7 @@ impl Session {
         let replay = events
             .into_iter()
             .filter(|(seq, _)| *seq <= upto)
-            .map(|(seq, data)| Outgoing { id: Some(event_id(stream, seq)), data })
+            .map(|(seq, data)| Outgoing { id: Some(event_id(stream, seq)), data, last: false })
             .collect();
         Ok((replay, live))
     }
@@ -316,7 +319,7 @@ impl Session {
             tracing::debug!(session = %self.id, stream, "no live connection for this message; kept for resumption only");
             return Ok(());
         };
-        let event = Outgoing { id: resumable.then(|| event_id(stream, seq)), data };
+        let event = Outgoing { id: resumable.then(|| event_id(stream, seq)), data, last: final_event };
         tokio::select! {
             sent = live.send(event) => {
                 if sent.is_err() {

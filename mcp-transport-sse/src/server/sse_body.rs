@@ -53,7 +53,13 @@ pub(crate) fn sse_response<G: Send + 'static>(
         let live = st.live.as_mut()?;
         let bytes = tokio::select! {
             biased;
-            event = live.recv() => message_event(&event?),
+            event = live.recv() => {
+                let event = event?;
+                if event.last {
+                    st.live = None;
+                }
+                message_event(&event)
+            }
             () = st.closed.cancelled() => return None,
             () = tokio::time::sleep_until(st.next_keep_alive), if st.keep_alive.is_some() => {
                 st.next_keep_alive = Instant::now() + st.keep_alive.unwrap_or(Duration::ZERO);

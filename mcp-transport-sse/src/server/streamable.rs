@@ -162,7 +162,12 @@ async fn json_reply(
     loop {
         tokio::select! {
             event = live.recv() => match event {
-                Some(event) => replies.push(event.data),
+                Some(event) => {
+                    replies.push(event.data);
+                    if event.last {
+                        break;
+                    }
+                }
                 None => break,
             },
             () = session.closed.cancelled() => break,
