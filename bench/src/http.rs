@@ -108,3 +108,59 @@ fn negotiated_version(body: &str) -> String {
     let v: serde_json::Value = serde_json::from_str(json).unwrap_or_else(|e| panic!("initialize answer {body:?}: {e}"));
     v["result"]["protocolVersion"].as_str().expect("result.protocolVersion").to_owned()
 }
+
+/// The raw medium: an axum `POST` handler that answers each JSON-RPC request with a one-event
+/// SSE body (what a Streamable HTTP reply is on the wire), on 127.0.0.1:0 with `TCP_NODELAY`,
+/// no session, no MCP. Returns its URL.
+pub async fn raw_server() -> String {
+    async fn echo(body: axum::body::Bytes) -> axum::response::Response {
+        let answer = crate::raw::echo_answer(&body).expect("raw HTTP request is JSON");
+        let mut event = Vec::with_capacity(answer.len() + 24);
+        event.extend_from_slice(b"event: message\ndata: ");
+        event.extend_from_slice(&answer);
+        event.extend_from_slice(b"\n\n");
+        axum::response::Response::builder()
+            .header("content-type", "text/event-stream")
+            .header("cache-control", "no-cache")
+            .body(axum::body::Body::from(event))
+            .expect("response")
+    }
+    let router = axum::Router::new().route("/raw", axum::routing::post(echo));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1:0");
+    let url = format!("http://{}/raw", listener.local_addr().expect("local address"));
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    url
+}
+
+/// A raw reqwest client POSTing JSON-RPC requests to [`raw_server`] and reading the SSE body.
+#[derive(Clone)]
+pub struct RawHttpCaller {
+    http: reqwest::Client,
+    url: Arc<str>,
+}
+
+/// The raw client for `url`.
+pub fn raw_client(url: &str) -> RawHttpCaller {
+    RawHttpCaller { http: reqwest::Client::builder().no_proxy().build().expect("reqwest client"), url: url.into() }
+}
+
+impl crate::measure::Caller for RawHttpCaller {
+    async fn call(&self, seq: u64) {
+        let response = self
+            .http
+            .post(&*self.url)
+            .header("content-type", "application/json")
+            .header("accept", "application/json, text/event-stream")
+            .body(crate::raw::request(seq))
+            .send()
+            .await
+            .expect("raw POST");
+        let body = response.bytes().await.expect("raw SSE body");
+        let text = std::str::from_utf8(&body).expect("UTF-8 body");
+        let data = text.lines().find_map(|l| l.strip_prefix("data: ")).expect("a data line");
+        assert!(data.contains(&format!("m{seq}")), "raw HTTP echo answered {data}");
+    }
+}

@@ -194,9 +194,10 @@ async fn run(args: Args) {
 
     if wanted("http") {
         eprintln!("Streamable HTTP echo round trips");
-        let (our_url, rmcp_url) = (http::our_server().await, http::rmcp_server().await);
+        let (our_url, rmcp_url, raw_url) = (http::our_server().await, http::rmcp_server().await, http::raw_server().await);
         let mut rows = Vec::new();
         for n in IN_FLIGHT {
+            rows.push(row("raw axum POST + reqwest (SSE body)", http::raw_client(&raw_url), n, secs).await);
             rows.push(row("rmcp 3.9 (Streamable HTTP, SSE replies)", http::rmcp_client(&rmcp_url).await, n, secs).await);
             rows.push(row("mcp-transport-sse (Streamable HTTP, SSE replies)", http::our_client(&our_url).await, n, secs).await);
         }
@@ -204,7 +205,7 @@ async fn run(args: Args) {
             "Streamable HTTP on 127.0.0.1: tools/call echo",
             &rows,
             "mcp-transport-sse",
-            &[("vs rmcp", "rmcp 3.9 (Streamable HTTP, SSE replies)")],
+            &[("vs rmcp", "rmcp 3.9 (Streamable HTTP, SSE replies)"), ("vs raw", "raw axum POST + reqwest (SSE body)")],
         );
         eprintln!("Streamable HTTP idle sessions");
         let rmcp_kib = idle_in_child(&exe, "http-rmcp", args.idle).await;
@@ -262,10 +263,12 @@ async fn run(args: Args) {
         let server = mcp_testkit::services::RedisServer::start().await;
         let url = server.url();
         let raw_caller = redis_bus::RawRedisCaller::start(&url).await;
+        let raw_streams = redis_bus::RawStreamsCaller::start(&url).await;
         let mut rows = Vec::new();
         let mut buses = Vec::new();
         for n in IN_FLIGHT {
             rows.push(row("raw Redis PUBLISH/SUBSCRIBE", raw_caller.clone(), n, secs).await);
+            rows.push(row("raw Redis Streams (XADD/XREADGROUP/XACK)", raw_streams.clone(), n, secs).await);
             for mode in [mcp_transport_redis::Mode::PubSub, mcp_transport_redis::Mode::Durable] {
                 let service = format!("bench-{}-{n}", mode.as_str());
                 let (caller, bus) = redis_bus::ours(&url, &service, mode).await;
@@ -277,7 +280,7 @@ async fn run(args: Args) {
             "Redis (redis-server on 127.0.0.1): tools/call echo",
             &rows,
             "mcp-transport-redis",
-            &[("vs raw", "raw Redis PUBLISH/SUBSCRIBE")],
+            &[("vs raw pub/sub", "raw Redis PUBLISH/SUBSCRIBE"), ("vs raw streams", "raw Redis Streams (XADD/XREADGROUP/XACK)")],
         );
     }
 

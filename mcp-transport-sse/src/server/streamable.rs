@@ -15,7 +15,7 @@ use super::request::{
     required_session, session_header,
 };
 use super::session::{Outgoing, ResumeError, Session, SessionKind, StreamMode, event_id};
-use super::sse_body::sse_response;
+use super::sse_body::{message_event, sse_response};
 use crate::http_error::HttpError;
 use crate::sse::encode_event;
 
@@ -124,14 +124,23 @@ async fn handle_post(shared: Arc<Shared>, request: Request) -> Result<Response, 
             if session.resumable() && !initialize && version.is_some_and(|v| v >= ProtocolVersion::V2025_11_25) {
                 prelude.push(encode_event(Some(&event_id(stream, 0)), None, Some(shared.config.sse_retry), b""));
             }
-            let closer = (session.kind == SessionKind::Stateless).then(|| CloseOnDrop(Arc::clone(&session)));
-            sse_response(
-                prelude,
-                Some(live),
-                shared.config.keep_alive,
-                session.closed.clone(),
-                (session.attach(), closer),
-            )
+            let mut live = live;
+            if first_events(&session, &mut live, &mut prelude).await {
+                // Answered at once: the whole stream in one body, written with the head.
+                if session.kind == SessionKind::Stateless {
+                    session.close();
+                }
+                sse_complete(prelude)
+            } else {
+                let closer = (session.kind == SessionKind::Stateless).then(|| CloseOnDrop(Arc::clone(&session)));
+                sse_response(
+                    prelude,
+                    Some(live),
+                    shared.config.keep_alive,
+                    session.closed.clone(),
+                    (session.attach(), closer),
+                )
+            }
         }
     };
     if created
@@ -238,6 +247,56 @@ async fn handle_get(shared: Arc<Shared>, request: Request) -> Result<Response, H
 }
 
 /// Ends a stateless (one-request) session when its response stream is done.
+/// How long a POST's response head waits for the first event of its stream. Most requests are
+/// answered well within it; the head, the priming event and the answer then leave in one write
+/// and the client reads one chunk, instead of a head, a priming event and the answer each in a
+/// write and a wake-up of their own. A slower answer streams as usual, its head sent after this.
+const FIRST_EVENT_WAIT: std::time::Duration = std::time::Duration::from_millis(5);
+
+/// Waits up to [`FIRST_EVENT_WAIT`] for the stream's first events and moves what has arrived
+/// into `prelude`. Returns whether the stream is complete (its last response is in `prelude`,
+/// or the stream ended).
+async fn first_events(
+    session: &Session,
+    live: &mut tokio::sync::mpsc::Receiver<Outgoing>,
+    prelude: &mut Vec<Bytes>,
+) -> bool {
+    let first = tokio::select! {
+        biased;
+        event = live.recv() => event,
+        () = session.closed.cancelled() => return false,
+        () = tokio::time::sleep(FIRST_EVENT_WAIT) => return false,
+    };
+    let mut next = first;
+    loop {
+        match next {
+            None => return true,
+            Some(event) => {
+                prelude.push(message_event(&event));
+                if event.last {
+                    return true;
+                }
+            }
+        }
+        match live.try_recv() {
+            Ok(event) => next = Some(event),
+            Err(tokio::sync::mpsc::error::TryRecvError::Empty) => return false,
+            Err(tokio::sync::mpsc::error::TryRecvError::Disconnected) => next = None,
+        }
+    }
+}
+
+/// A finished SSE stream as one body (with a length, so the connection is reusable at once).
+fn sse_complete(events: Vec<Bytes>) -> Response {
+    let body = if events.len() == 1 { events.into_iter().next().unwrap_or_default() } else { events.concat().into() };
+    let mut response = Response::new(axum::body::Body::from(body));
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(EVENT_STREAM));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    headers.insert("x-accel-buffering", HeaderValue::from_static("no"));
+    response
+}
+
 struct CloseOnDrop(Arc<Session>);
 
 impl Drop for CloseOnDrop {
