@@ -75,7 +75,8 @@ impl Caller for RawRedisCaller {
     async fn call(&self, seq: u64) {
         let answer = self.demux.expect(seq);
         let mut p = self.publisher.clone();
-        let _: i64 = redis::cmd("PUBLISH").arg(REQUESTS).arg(raw::request(seq)).query_async(&mut p).await.expect("PUBLISH");
+        let _: i64 =
+            redis::cmd("PUBLISH").arg(REQUESTS).arg(raw::request(seq)).query_async(&mut p).await.expect("PUBLISH");
         raw::check_answer(seq, answer).await;
     }
 }
@@ -95,8 +96,14 @@ impl RawStreamsCaller {
         let client = redis::Client::open(url).expect("redis URL");
         let mut setup = within("setup connection", client.get_multiplexed_async_connection()).await;
         for stream in [REQUEST_STREAM, REPLY_STREAM] {
-            let created: redis::RedisResult<()> =
-                redis::cmd("XGROUP").arg("CREATE").arg(stream).arg(GROUP).arg("$").arg("MKSTREAM").query_async(&mut setup).await;
+            let created: redis::RedisResult<()> = redis::cmd("XGROUP")
+                .arg("CREATE")
+                .arg(stream)
+                .arg(GROUP)
+                .arg("$")
+                .arg("MKSTREAM")
+                .query_async(&mut setup)
+                .await;
             if let Err(e) = created {
                 assert_eq!(e.code(), Some("BUSYGROUP"), "XGROUP CREATE {stream}: {e}");
             }
@@ -111,7 +118,15 @@ impl RawStreamsCaller {
             for (id, payload) in &entries {
                 pipe.cmd("XACK").arg(REQUEST_STREAM).arg(GROUP).arg(id).ignore();
                 let Some(answer) = raw::echo_answer(payload) else { continue };
-                pipe.cmd("XADD").arg(REPLY_STREAM).arg("MAXLEN").arg("~").arg(MAX_LEN).arg("*").arg("m").arg(answer).ignore();
+                pipe.cmd("XADD")
+                    .arg(REPLY_STREAM)
+                    .arg("MAXLEN")
+                    .arg("~")
+                    .arg(MAX_LEN)
+                    .arg("*")
+                    .arg("m")
+                    .arg(answer)
+                    .ignore();
             }
             let mut writer = writer.clone();
             tokio::spawn(async move {
@@ -120,7 +135,8 @@ impl RawStreamsCaller {
         }));
         let demux = Demux::default();
         let d = demux.clone();
-        let client_reader = within("client reader", client.get_multiplexed_async_connection_with_config(&blocking)).await;
+        let client_reader =
+            within("client reader", client.get_multiplexed_async_connection_with_config(&blocking)).await;
         let acker = within("client acker", client.get_multiplexed_async_connection()).await;
         tokio::spawn(read_loop(client_reader, REPLY_STREAM, acker, move |acker, entries| {
             let mut pipe = redis::pipe();
@@ -194,7 +210,9 @@ fn stream_entries(reply: redis::Value) -> Vec<(String, Vec<u8>)> {
         let Some(Value::Array(entries)) = pair.pop() else { continue };
         for entry in entries {
             let Value::Array(mut parts) = entry else { continue };
-            let (Some(Value::Array(fields)), Some(Value::BulkString(id))) = (parts.pop(), parts.pop()) else { continue };
+            let (Some(Value::Array(fields)), Some(Value::BulkString(id))) = (parts.pop(), parts.pop()) else {
+                continue;
+            };
             let Some(Value::BulkString(m)) = fields.into_iter().nth(1) else { continue };
             out.push((String::from_utf8(id).expect("entry id"), m));
         }

@@ -13,11 +13,12 @@ use mcp_core::{AuthError, IncomingSession, Principal, SessionInfo, TokenVerifier
 use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
 
-use crate::bus::{BusShared, Cleanup, RedisBus, Route};
+use crate::bus::{BusShared, Cleanup, RedisBus};
 use crate::config::Mode;
 use crate::frame::{Announcement, Control, OwnerRecord, PROTOCOL_VERSION, PrincipalRecord};
 use crate::liveness::{Liveness, duration_ms};
 use crate::placement;
+use crate::router::Route;
 use crate::session::{Outgoing, RedisTransport, SessionState, Side};
 
 /// Claims in progress at once; announcements beyond wait in the acceptor's queue.
@@ -80,7 +81,7 @@ impl RedisBus {
         let bus = self.shared.clone();
         let channel = bus.keys.connect_channel();
         let (tx, announcements) = mpsc::channel(256);
-        bus.router.insert(channel.clone(), Route { tx, state: None });
+        bus.router.insert(channel.clone(), Route { tx, state: None, log: None });
         if let Err(e) = bus.subscriber.clone().subscribe(&channel[..]).await {
             bus.router.remove(&channel);
             return Err(crate::RedisTransportError::redis(bus.url.clone(), "subscribing to the connect channel", e));
@@ -221,14 +222,14 @@ async fn claim(
     }
     bus.served.fetch_add(1, Ordering::Relaxed);
 
-    let state = SessionState::new(id.clone(), Side::Server, keys.to_server.clone(), keys.to_client.clone());
+    let durable = config.mode == Mode::Durable;
+    let state = SessionState::new(id.clone(), Side::Server, keys.to_server.clone(), keys.to_client.clone(), durable);
     let principal = match principal {
         Ok(p) => p,
         Err(reason) => {
             tracing::warn!(session = %id, reason = %reason, "session refused by the token verifier");
             let reject = Control::Reject { instance: bus.instance.clone(), reason };
-            let item = Outgoing { state, payload: reject.encode(), seq: 1, best_effort: true };
-            let _ = bus.outgoing.send(item).await;
+            let _ = bus.outgoing.send(Outgoing::control(state, 1, true, &reject)).await;
             let _ = bus.cleanup.try_send(Cleanup { unsubscribe: None, delete: vec![keys.owner] });
             bus.served.fetch_sub(1, Ordering::Relaxed);
             return None;
@@ -262,7 +263,7 @@ async fn claim(
     // cleans up through its Drop.
     let transport = RedisTransport::new(bus.clone(), state.clone(), inbound, bus.instance.clone(), 2);
     let accept = Control::Accept { instance: bus.instance.clone() };
-    bus.outgoing.send(Outgoing { state, payload: accept.encode(), seq: 1, best_effort: false }).await.ok()?;
+    bus.outgoing.send(Outgoing::control(state, 1, false, &accept)).await.ok()?;
     tracing::info!(session = %id, principal = %principal.id, service = %config.service, "session taken");
 
     let mut info = SessionInfo::new("redis").with_principal(principal);

@@ -8,33 +8,29 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::{Client, ConnectionInfo, IntoConnectionInfo, ProtocolVersion, PushInfo, PushKind, TlsCertificates, Value};
+use redis::{Client, ConnectionInfo, IntoConnectionInfo, ProtocolVersion, PushInfo, TlsCertificates};
 use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
 
 use crate::config::{Mode, RedisConfig};
 use crate::error::RedisTransportError;
-use crate::frame::Control;
 use crate::keys::{Keys, random_id};
 use crate::liveness::{self, Liveness};
 use crate::publisher;
+use crate::router::{Log, Route, Router};
 use crate::session::{Outgoing, SessionState, Side};
-use crate::streams::{self, StreamRoutes};
+use crate::streams;
 
-/// The consumer group every session stream is read through (one consumer per stream: the
-/// process that holds the session).
+/// The consumer group of every session stream: its last-delivered id records how far the
+/// reading process has delivered the stream (updated with every heartbeat).
 pub(crate) const GROUP: &str = "mcp";
-
-/// The largest session announcement considered; larger ones are dropped unread.
-const MAX_ANNOUNCEMENT: usize = 64 * 1024;
 
 /// A process's connection to one service over Redis: share one per process (it is a cheap
 /// clone) for every client session and acceptor of that service.
 ///
-/// It holds one multiplexed connection for commands and publishing, one RESP3 connection for
-/// every subscription (dispatched to sessions by channel), and in durable mode one connection
-/// for the blocking stream reads of all the process's sessions; all reconnect through the
-/// `redis` crate's [`ConnectionManager`]. The connections and tasks end when the last clone and
+/// It holds one multiplexed connection for commands and publishing and one RESP3 connection for
+/// every subscription (dispatched to sessions by channel), in both modes; both reconnect
+/// through the `redis` crate's [`ConnectionManager`]. The connections and tasks end when the last clone and
 /// the last session are dropped.
 #[derive(Clone)]
 pub struct RedisBus {
@@ -55,8 +51,7 @@ impl RedisBus {
     ///
     /// # Errors
     /// [`RedisTransportError::InvalidConfig`] for inconsistent settings;
-    /// [`RedisTransportError::Redis`] when Redis cannot be reached (or, in durable mode, the
-    /// wake stream cannot be created).
+    /// [`RedisTransportError::Redis`] when Redis cannot be reached.
     pub async fn open(config: RedisConfig) -> Result<Self, RedisTransportError> {
         config.validate()?;
         let url = config.redacted_redis_url();
@@ -93,22 +88,6 @@ impl RedisBus {
 
         let instance = random_id();
         let keys = Keys::new(&config.prefix, &config.service);
-        let streams = match config.mode {
-            Mode::PubSub => None,
-            Mode::Durable => {
-                let reader_client = redis_client(&config, info).map_err(failed("setting up the Redis client"))?;
-                // Blocking reads last up to streams::BLOCK; the response timeout must outlast them.
-                let reader = ConnectionManager::new_with_config(
-                    reader_client,
-                    manager_config(Some(streams::BLOCK + Duration::from_secs(10))),
-                )
-                .await
-                .map_err(failed("connecting (stream reader)"))?;
-                let routes = Arc::new(StreamRoutes::new(keys.wake_stream(&instance)));
-                routes.create_wake_group(&mut commands.clone()).await.map_err(failed("creating the wake stream"))?;
-                Some((routes, reader))
-            }
-        };
 
         let (outgoing, outgoing_rx) = mpsc::channel(config.publish_queue);
         let (cleanup, cleanup_rx) = mpsc::channel(1024);
@@ -120,8 +99,7 @@ impl RedisBus {
             commands: commands.clone(),
             subscriber: subscriber.clone(),
             outgoing,
-            router,
-            streams: streams.as_ref().map(|(routes, _)| routes.clone()),
+            router: router.clone(),
             liveness: Mutex::new(HashMap::new()),
             cleanup,
             served: AtomicUsize::new(0),
@@ -135,8 +113,8 @@ impl RedisBus {
             tokio::spawn(publisher::run(weak.clone(), commands.clone(), outgoing_rx)).abort_handle(),
             tokio::spawn(liveness::run(weak.clone(), commands, subscriber, cleanup_rx)).abort_handle(),
         ];
-        if let Some((routes, reader)) = streams {
-            tasks.push(tokio::spawn(streams::run(weak, routes, reader, shared.instance.clone())).abort_handle());
+        if shared.config.mode == Mode::Durable {
+            tasks.push(tokio::spawn(streams::run(weak, router, shared.commands.clone())).abort_handle());
         }
         *lock(&shared.tasks) = tasks;
         let (service, mode) = (&shared.config.service, shared.config.mode.as_str());
@@ -187,7 +165,6 @@ pub(crate) struct BusShared {
     pub(crate) subscriber: ConnectionManager,
     pub(crate) outgoing: mpsc::Sender<Outgoing>,
     pub(crate) router: Arc<Router>,
-    pub(crate) streams: Option<Arc<StreamRoutes>>,
     /// Sessions whose keys the heartbeat refreshes and whose peers it checks, by inbound name.
     pub(crate) liveness: Mutex<HashMap<Bytes, Liveness>>,
     pub(crate) cleanup: mpsc::Sender<Cleanup>,
@@ -223,9 +200,6 @@ impl BusShared {
             tracing::warn!(session = %state.id, side = ?state.side, reason = %reason, "Redis session ended");
         }
         self.router.remove(&state.inbound);
-        if let Some(streams) = &self.streams {
-            streams.remove(&state.inbound);
-        }
         lock(&self.liveness).remove(&state.inbound);
     }
 
@@ -243,13 +217,9 @@ impl BusShared {
         }
         self.router.remove(&state.inbound);
         let own_key = lock(&self.liveness).remove(&state.inbound).map(|l| l.own_key);
-        let mut cleanup = Cleanup { delete: own_key.into_iter().collect(), ..Cleanup::default() };
-        match &self.streams {
-            Some(streams) => {
-                streams.remove(&state.inbound);
-                cleanup.delete.push(state.inbound.clone());
-            }
-            None => cleanup.unsubscribe = Some(state.inbound.clone()),
+        let mut cleanup = Cleanup { delete: own_key.into_iter().collect(), unsubscribe: Some(state.inbound.clone()) };
+        if state.durable {
+            cleanup.delete.push(state.inbound.clone());
         }
         // A full cleanup queue only delays deletion until the keys' TTLs run out.
         let _ = self.cleanup.try_send(cleanup);
@@ -263,24 +233,21 @@ impl BusShared {
     ) -> Result<mpsc::Receiver<Bytes>, RedisTransportError> {
         // Room for the flow-control window plus the control frames around it (accept, close).
         let (tx, rx) = mpsc::channel(self.config.session_queue + 4);
-        match &self.streams {
-            None => {
-                self.router.insert(state.inbound.clone(), Route { tx, state: Some(state.clone()) });
-                let subscribed = self.subscriber.clone().subscribe(&state.inbound[..]).await;
-                if let Err(e) = subscribed {
-                    self.router.remove(&state.inbound);
-                    return Err(RedisTransportError::redis(self.url.clone(), "subscribing to the session channel", e));
-                }
-            }
-            Some(streams) => {
-                let ttl = streams::stream_ttl(&self.config);
-                streams
-                    .create_session_group(&mut self.commands.clone(), &state.inbound, ttl)
-                    .await
-                    .map_err(|e| RedisTransportError::redis(self.url.clone(), "creating the session stream", e))?;
-                streams.insert(state.inbound.clone(), tx, state.clone());
-                streams.wake(&mut self.commands.clone()).await;
-            }
+        let log = if state.durable {
+            // The stream exists before anything can be appended to it (appends never create one).
+            let ttl = streams::stream_ttl(&self.config);
+            streams::create(&mut self.commands.clone(), &state.inbound, ttl)
+                .await
+                .map_err(|e| RedisTransportError::redis(self.url.clone(), "creating the session stream", e))?;
+            Some(Log::default())
+        } else {
+            None
+        };
+        self.router.insert(state.inbound.clone(), Route { tx, state: Some(state.clone()), log });
+        let subscribed = self.subscriber.clone().subscribe(&state.inbound[..]).await;
+        if let Err(e) = subscribed {
+            self.router.remove(&state.inbound);
+            return Err(RedisTransportError::redis(self.url.clone(), "subscribing to the session channel", e));
         }
         Ok(rx)
     }
@@ -292,102 +259,4 @@ impl BusShared {
 
 pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-// ===== Router =====
-
-/// Pub/sub dispatch: channel name → the queue of the session (or acceptor) that reads it.
-pub(crate) struct Router {
-    routes: Mutex<HashMap<Bytes, Route>>,
-    max_message_bytes: usize,
-}
-
-pub(crate) struct Route {
-    pub(crate) tx: mpsc::Sender<Bytes>,
-    /// `None` for an acceptor's connect channel, whose overflow drops announcements only.
-    pub(crate) state: Option<Arc<SessionState>>,
-}
-
-impl Router {
-    fn new(max_message_bytes: usize) -> Self {
-        Self { routes: Mutex::new(HashMap::new()), max_message_bytes }
-    }
-
-    pub(crate) fn insert(&self, channel: Bytes, route: Route) {
-        lock(&self.routes).insert(channel, route);
-    }
-
-    pub(crate) fn remove(&self, channel: &[u8]) {
-        lock(&self.routes).remove(channel);
-    }
-
-    /// Runs inside the subscriber connection's read loop: never blocks.
-    fn on_push(&self, push: PushInfo, url: &str) {
-        match push.kind {
-            PushKind::Message => {
-                let mut data = push.data.into_iter();
-                let (Some(Value::BulkString(channel)), Some(Value::BulkString(payload))) = (data.next(), data.next())
-                else {
-                    return;
-                };
-                self.dispatch(&channel, Bytes::from(payload));
-            }
-            PushKind::Disconnection => {
-                let reason = format!(
-                    "lost the subscription connection to Redis at {url}; messages published meanwhile may be lost \
-                     (pub/sub mode is at-most-once), so the session ended; open a new session (Mode::Durable \
-                     sessions survive this)"
-                );
-                lock(&self.routes).retain(|_, route| match &route.state {
-                    Some(state) => {
-                        if state.set_failure(reason.clone()) {
-                            tracing::warn!(session = %state.id, "Redis subscription lost; session ended");
-                        }
-                        false
-                    }
-                    None => true,
-                });
-            }
-            _ => {}
-        }
-    }
-
-    fn dispatch(&self, channel: &[u8], payload: Bytes) {
-        let mut routes = lock(&self.routes);
-        let Some(route) = routes.get(channel) else { return };
-        if let (Some(read), Some(state)) = (Control::credit(&payload), &route.state) {
-            state.grant(read);
-            return;
-        }
-        let payload = match route.state {
-            Some(_) => Control::bounded(payload, self.max_message_bytes),
-            // An announcement has no business being large; a big one is junk.
-            None if payload.len() > MAX_ANNOUNCEMENT => return,
-            None => payload,
-        };
-        match route.tx.try_send(payload) {
-            Ok(()) => {}
-            Err(mpsc::error::TrySendError::Full(_)) => match &route.state {
-                Some(state) => {
-                    let reason = format!(
-                        "session {} has {} messages waiting unread: its peer ignores flow control \
-                         (RedisConfig::session_queue), so the session ended",
-                        state.id,
-                        route.tx.max_capacity()
-                    );
-                    if state.set_failure(reason) {
-                        tracing::warn!(session = %state.id, "session queue overflow; session ended");
-                    }
-                    routes.remove(channel);
-                }
-                None => tracing::warn!(
-                    channel = %String::from_utf8_lossy(channel),
-                    "acceptor queue full; session announcement dropped (another instance may take it)"
-                ),
-            },
-            Err(mpsc::error::TrySendError::Closed(_)) => {
-                routes.remove(channel);
-            }
-        }
-    }
 }

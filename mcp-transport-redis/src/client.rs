@@ -43,7 +43,9 @@ impl RedisBus {
         let config = &bus.config;
         let id = random_id();
         let keys = bus.keys.session(&id);
-        let state = SessionState::new(id.clone(), Side::Client, keys.to_client.clone(), keys.to_server.clone());
+        let durable = config.mode == crate::Mode::Durable;
+        let state =
+            SessionState::new(id.clone(), Side::Client, keys.to_client.clone(), keys.to_server.clone(), durable);
         // Until the transport exists, this guard undoes the registration on every exit.
         let mut guard = Unregister { bus, state: &state, armed: true };
         let mut inbound = bus.open_inbound(&state).await?;

@@ -14,8 +14,9 @@ pub enum Mode {
     /// session with an error.
     #[default]
     PubSub,
-    /// Redis Streams with a consumer group per session stream: a message survives a reconnect,
-    /// and a Redis restart when Redis persists (appendonly).
+    /// A Redis Stream per session and direction as the record of every message, with a pub/sub
+    /// doorbell per message for latency: a message survives a reconnect, and a Redis restart
+    /// when Redis persists (appendonly).
     Durable,
 }
 

@@ -65,6 +65,46 @@ impl Control {
     }
 }
 
+/// Durable mode: a message larger than this goes out as a bare doorbell (`{seq}`), and the
+/// reader fetches it from the stream; smaller ones ride in the doorbell (`{seq} {payload}`), so
+/// the reader never needs a second round trip. Keeps the subscriber connection's output buffer
+/// in Redis (`client-output-buffer-limit pubsub`) far from its limit.
+pub(crate) const DOORBELL_INLINE_MAX: usize = 64 * 1024;
+
+/// Appends the doorbell header for stream entry `0-{seq}`: the decimal `seq` and a space.
+pub(crate) fn write_doorbell_header(seq: u64, out: &mut Vec<u8>) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut n = seq;
+    loop {
+        at -= 1;
+        // `n % 10` is a single decimal digit.
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[at..]);
+    out.push(b' ');
+}
+
+/// A durable-mode doorbell: the sequence number of the stream entry it announces and, unless
+/// the entry was too large to ride along, its payload. `None` for anything malformed.
+pub(crate) fn parse_doorbell(message: Bytes) -> Option<(u64, Option<Bytes>)> {
+    let end = message.iter().take(21).position(|b| *b == b' ');
+    let digits = &message[..end.unwrap_or(message.len())];
+    if digits.is_empty() || digits.len() > 20 || !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    // ASCII digits are UTF-8; more than u64::MAX fails to parse.
+    let seq: u64 = std::str::from_utf8(digits).ok()?.parse().ok()?;
+    if seq == 0 {
+        return None;
+    }
+    Some((seq, end.map(|end| message.slice(end + 1..))))
+}
+
 /// What a client publishes on the connect channel.
 #[derive(Serialize, Deserialize)]
 pub(crate) struct Announcement {
@@ -137,6 +177,26 @@ mod tests {
         assert_eq!(Control::decode(b"{}"), None);
         assert_eq!(Control::credit(&Control::Credit { read: 9 }.encode()), Some(9));
         assert_eq!(Control::credit(b"{\"jsonrpc\":\"2.0\"}"), None);
+    }
+
+    #[test]
+    fn doorbells_carry_the_entry_number_and_the_payload() {
+        for seq in [1, 9, 10, 4711, u64::MAX] {
+            let mut wire = Vec::new();
+            write_doorbell_header(seq, &mut wire);
+            assert_eq!(wire, format!("{seq} ").into_bytes());
+            wire.extend_from_slice(b"{\"jsonrpc\":\"2.0\"}");
+            let (got, payload) = parse_doorbell(Bytes::from(wire)).unwrap();
+            assert_eq!(got, seq);
+            assert_eq!(payload.as_deref(), Some(&b"{\"jsonrpc\":\"2.0\"}"[..]));
+        }
+        assert_eq!(parse_doorbell(Bytes::from_static(b"12")), Some((12, None)));
+        assert_eq!(parse_doorbell(Bytes::from_static(b"3 ")), Some((3, Some(Bytes::new()))));
+        for junk in
+            [&b""[..], b"0 {}", b" {}", b"x1 {}", b"{}", b"99999999999999999999 {}", b"123456789012345678901 {}"]
+        {
+            assert_eq!(parse_doorbell(Bytes::copy_from_slice(junk)), None, "{}", String::from_utf8_lossy(junk));
+        }
     }
 
     #[test]

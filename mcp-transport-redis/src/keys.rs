@@ -38,11 +38,6 @@ impl Keys {
         Bytes::from(format!("{}:instances:{mode}", self.base))
     }
 
-    /// The stream that wakes a process's durable reader when its set of sessions changes.
-    pub(crate) fn wake_stream(&self, instance: &str) -> Bytes {
-        Bytes::from(format!("{}:wake:{instance}", self.base))
-    }
-
     pub(crate) fn session(&self, id: &str) -> SessionKeys {
         let s = format!("{}:session:{id}", self.base);
         SessionKeys {
@@ -73,7 +68,6 @@ mod tests {
         assert_eq!(s.to_client, "mcp:everything:session:abc:to-client");
         assert_eq!(s.owner, "mcp:everything:session:abc:owner");
         assert_eq!(s.client, "mcp:everything:session:abc:client");
-        assert_eq!(keys.wake_stream("i1"), "mcp:everything:wake:i1");
         assert_eq!(keys.instances("durable"), "mcp:everything:instances:durable");
         assert_eq!(random_id().len(), 32);
         assert_ne!(random_id(), random_id());

@@ -43,7 +43,7 @@
 //! # How a session is set up
 //!
 //! 1. The client picks a random session id, starts listening on the session's `to-client`
-//!    channel (durable mode: creates the `to-client` stream and its consumer group), creates
+//!    channel (durable mode: first creates the `to-client` stream and its consumer group), creates
 //!    its liveness key, and only then announces the session on the service's connect channel,
 //!    so no answer can race its subscription. If the announcement reaches no subscriber, it
 //!    fails at once with [`RedisTransportError::NoServer`].
@@ -80,42 +80,61 @@
 //! | `{prefix}:{service}:connect` | pub/sub channel | clients | session announcements: `{"v":1,"session":id,"mode":"pubsub"\|"durable","token":...}` |
 //! | `{prefix}:{service}:session:{id}:owner` | string, TTL `liveness_ttl` | the server instance that took the session | `{"instance":..,"mode":..,"principal":{"id":..,"scopes":[..],"tools":[..]\|null}}`; the server's liveness key |
 //! | `{prefix}:{service}:session:{id}:client` | string, TTL `liveness_ttl` | the client | the client's liveness key |
-//! | `{prefix}:{service}:session:{id}:to-server` | channel (pub/sub mode) or stream (durable) | the client | its messages |
-//! | `{prefix}:{service}:session:{id}:to-client` | channel (pub/sub mode) or stream (durable) | the server | the accept frame, then its messages |
-//! | `{prefix}:{service}:wake:{instance}` | stream (durable mode), TTL | the process itself | wakes the process's blocking stream read when its sessions change |
+//! | `{prefix}:{service}:session:{id}:to-server` | channel; durable mode: also a stream of the same name, TTL | the client | its messages |
+//! | `{prefix}:{service}:session:{id}:to-client` | channel; durable mode: also a stream of the same name, TTL | the server | the accept frame, then its messages |
 //!
 //! A payload (a pub/sub message, or field `m` of a stream entry) is one compact JSON-RPC message,
 //! or a control frame: `#` and a JSON object, `#{"type":"accept","instance":..}`,
 //! `#{"type":"reject",..}`, `#{"type":"close"}`, and the flow-control credit
-//! `#{"type":"credit","read":N}` (the sender's application has read N messages). Durable
-//! stream entries have the ids `0-1`, `0-2`, ... in the order sent; the streams' consumer group
-//! is `mcp` and the consumer the reading process's instance id. Durable streams expire `liveness_ttl + outage_timeout` after
-//! their last refresh.
+//! `#{"type":"credit","read":N}` (the sender's application has read N messages).
+//!
+//! In durable mode each payload is first appended to the stream as the entry `0-{n}` (`n` = 1, 2,
+//! ... in the order sent, field `m`), then announced on the channel of the same name by a
+//! *doorbell*: `{n} {payload}`, or just `{n}` when the payload is over 64 KiB (the reader then
+//! fetches it from the stream). The stream's consumer group `mcp` records the reading process's
+//! position (its last-delivered id, set each heartbeat), and entries up to it are trimmed then.
+//! Durable streams expire `liveness_ttl + outage_timeout` after their last refresh.
 //!
 //! # Delivery modes
 //!
 //! | | [`Mode::PubSub`] (default) | [`Mode::Durable`] |
 //! |---|---|---|
-//! | per message | one `PUBLISH` (pipelined) | `XADD` + `XREADGROUP` + `XACK` (all pipelined) |
+//! | per message | one `PUBLISH` (pipelined) | `XADD` + `PUBLISH` of the doorbell (pipelined together); trimming and position recording once per heartbeat for all messages |
 //! | stored in Redis | nothing | up to [`RedisConfig::stream_max_len`] entries per direction and session |
-//! | guarantee | at most once, in order; **never a silent loss**: a `PUBLISH` that reaches no subscriber, a lost subscription connection, or a failed write ends the affected sessions with `ConnectionLost` | exactly once, in order, while Redis keeps the data: writes are retried idempotently (explicit entry ids) and reads resume from the consumer group's pending list after a reconnect |
+//! | guarantee | at most once, in order; **never a silent loss**: a `PUBLISH` that reaches no subscriber, a lost subscription connection, or a failed write ends the affected sessions with `ConnectionLost` | exactly once, in order, while Redis keeps the data: writes are retried idempotently (explicit entry ids); the reader delivers entry `n` only after `n - 1`, drops repeats, and reads the stream whenever a doorbell may have been missed (see below) |
 //! | Redis unreachable or restarted | the sessions of the process end at once with a clear error (clients open new sessions) | sessions wait up to [`RedisConfig::outage_timeout`] and go on; with `appendonly yes` a restart loses nothing (a crash can lose the last second under `appendfsync everysec`); without persistence the sessions end with an error naming the lost stream |
 //! | a slow reader | flow control: the sender waits once [`RedisConfig::session_queue`] messages are unread (credit frames flow back as the reader reads); a peer that ignores it ends its session | the same; entries beyond `stream_max_len` would be trimmed, and such a gap ends the session |
-//! | cost | lowest latency, no memory in Redis | about 3x the Redis commands, memory per session, persistence I/O |
+//! | cost | lowest latency, no memory in Redis | twice the Redis commands and bytes written, memory per session (undelivered entries, and delivered ones until the next heartbeat), persistence I/O |
 //!
 //! Pub/sub is the default because an MCP session is a conversation between two live processes:
 //! when a message is lost it says so at once, so nothing waits on an answer that cannot come,
 //! and it keeps nothing in Redis. Choose durable mode when sessions must survive Redis restarts,
 //! failovers or network blips.
 //!
+//! ## How durable mode delivers
+//!
+//! The stream is the record; the doorbell is the fast path. The receiving process hands a
+//! doorbell's payload to the session only when its number is the one after the last delivered
+//! (a smaller number is a repeat, from a retried write or an entry already read, and is
+//! dropped). Otherwise, or when it carries no payload, the process's stream reader reads the
+//! session's stream after the last delivered entry (`XRANGE`, non-blocking, pipelined over all
+//! sessions that need it) and delivers from there, by the same rule. The reader also reads every
+//! durable session's stream when the subscription connection drops (once Redis confirms the
+//! resubscription), when a heartbeat fails, and when a heartbeat finds entries that were
+//! already undelivered at the previous one. Since a doorbell is published only after its entry
+//! is in the stream, a read issued after the subscription is confirmed misses nothing: an entry
+//! appended before is in the stream, and the doorbell of one appended after reaches the
+//! subscription. An entry missing from the stream where the next one was expected (trimmed or
+//! lost) ends the session with an error naming it, as does a stream that is gone.
+//!
 //! # Connections
 //!
 //! A [`RedisBus`] holds, per process: one multiplexed [`ConnectionManager`](redis::aio::ConnectionManager)
 //! for commands and publishing (one task writes all sessions' messages, pipelined in batches);
-//! one RESP3 connection manager for every subscription (pushed messages are dispatched to
-//! sessions by channel, resubscribed automatically after a reconnect); and in durable mode
-//! one more for a single reader task that blocks in `XREADGROUP` over all the process's session
-//! streams. Nothing is per session.
+//! and one RESP3 connection manager for every subscription (pushed messages are dispatched to
+//! sessions by channel, resubscribed automatically after a reconnect). In durable mode a single
+//! stream reader task reads streams on the command connection when a session needs it; nothing
+//! blocks a connection. Nothing is per session.
 //!
 //! # URL form
 //!
@@ -137,8 +156,9 @@
 //! # Limitations
 //!
 //! - Requires Redis 6.2 or later (RESP3 subscriptions, `XADD NOMKSTREAM`); tested with 7.0.
-//! - Redis Cluster is not supported (a process reads all its session streams in one
-//!   `XREADGROUP`, which needs them in one slot); use a single Redis or a Sentinel-managed primary.
+//! - Redis Cluster is not supported (a process pipelines the commands of all its sessions on
+//!   one connection, and a cluster spreads their keys over slots); use a single Redis or a
+//!   Sentinel-managed primary.
 //! - A session stream has exactly one writer: anything else appending to it ends the session.
 //! - TLS client certificates (mutual TLS) are not configurable yet.
 //! - Placement uses each host's clock for instance registrations; clocks more than a
@@ -168,6 +188,7 @@ mod keys;
 mod liveness;
 mod placement;
 mod publisher;
+mod router;
 mod session;
 mod streams;
 

@@ -10,6 +10,7 @@ use tokio::sync::mpsc;
 use tokio::time::{MissedTickBehavior, timeout};
 
 use crate::bus::{BusShared, Cleanup, lock};
+use crate::config::Mode;
 use crate::session::SessionState;
 use crate::{placement, streams};
 
@@ -50,9 +51,14 @@ pub(crate) async fn run(
                         tracing::debug!(error = %e, "placement refresh failed");
                     }
                 }
-                if shared.streams.is_none() {
-                    // Starts a new reconnect cycle if the subscriber's last one gave up.
-                    let _ = timeout(interval, redis::cmd("PING").query_async::<redis::Value>(&mut subscriber)).await;
+                // Starts a new reconnect cycle if the subscriber's last one gave up.
+                let _ = timeout(interval, redis::cmd("PING").query_async::<redis::Value>(&mut subscriber)).await;
+                if shared.config.mode == Mode::Durable
+                    && let Err(e) = streams::maintain(&shared, &mut commands, interval).await
+                {
+                    // Doorbells may have been lost with Redis: read every session's stream.
+                    tracing::debug!(error = %e, "stream upkeep failed");
+                    shared.router.recover_all();
                 }
             }
             job = cleanup.recv() => {
@@ -73,7 +79,7 @@ async fn beat(bus: &BusShared, commands: &mut ConnectionManager, outage: &mut bo
         let sessions = lock(&bus.liveness);
         for (inbound, entry) in sessions.iter() {
             pipe.cmd("SET").arg(&entry.own_key[..]).arg(&entry.own_value[..]).arg("PX").arg(ttl_ms).ignore();
-            if bus.streams.is_some() {
+            if entry.state.durable {
                 pipe.cmd("PEXPIRE").arg(&inbound[..]).arg(stream_ttl_ms).ignore();
             }
             if entry.check_peer {
@@ -81,9 +87,6 @@ async fn beat(bus: &BusShared, commands: &mut ConnectionManager, outage: &mut bo
                 checked.push(inbound.clone());
             }
         }
-    }
-    if let Some(streams) = &bus.streams {
-        pipe.cmd("PEXPIRE").arg(streams.wake_key()).arg(stream_ttl_ms).ignore();
     }
     if pipe.is_empty() {
         return;

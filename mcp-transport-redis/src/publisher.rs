@@ -37,7 +37,7 @@ pub(crate) async fn run(bus: Weak<BusShared>, mut commands: ConnectionManager, m
 async fn publish(bus: &BusShared, commands: &mut ConnectionManager, batch: &[Outgoing]) {
     let mut pipe = redis::pipe();
     for item in batch {
-        pipe.cmd("PUBLISH").arg(&item.state.outbound[..]).arg(&item.payload[..]);
+        pipe.cmd("PUBLISH").arg(&item.state.outbound[..]).arg(item.payload());
     }
     match pipe.query_async::<Vec<i64>>(commands).await {
         Ok(receivers) => {
@@ -67,9 +67,13 @@ async fn publish(bus: &BusShared, commands: &mut ConnectionManager, batch: &[Out
     }
 }
 
-/// Durable: `XADD` each message with the explicit id `0-<seq>`. Retrying a batch after a
-/// connection error is idempotent: Redis refuses an id it already holds, which confirms the
-/// earlier write. Retries last up to `outage_timeout`.
+/// Durable: `XADD` each message with the explicit id `0-<seq>`, then `PUBLISH` its doorbell on
+/// the channel of the same name, in one pipeline: the peer's reader takes the message from the
+/// doorbell at pub/sub latency and falls back to the stream when it missed one (see
+/// `streams`). The doorbell goes out after the entry is in the stream, so a reader that reads
+/// the stream after (re)subscribing misses nothing. Retrying a batch after a connection error
+/// is idempotent: Redis refuses an id it already holds, which confirms the earlier write, and a
+/// repeated doorbell is a duplicate the reader drops. Retries last up to `outage_timeout`.
 async fn append(bus: &BusShared, commands: &mut ConnectionManager, batch: &[Outgoing]) {
     let config = &bus.config;
     let started = Instant::now();
@@ -88,11 +92,14 @@ async fn append(bus: &BusShared, commands: &mut ConnectionManager, batch: &[Outg
                 .arg(config.stream_max_len)
                 .arg(format!("0-{}", item.seq))
                 .arg("m")
-                .arg(&item.payload[..]);
+                .arg(item.payload());
+            // The doorbell's delivery is not checked: a reader that missed it reads the stream.
+            pipe.cmd("PUBLISH").arg(&item.state.outbound[..]).arg(item.doorbell());
         }
         match pipe.query_async::<Vec<RedisResult<Value>>>(commands).await {
             Ok(results) => {
-                for (item, result) in pending.iter().zip(results) {
+                // Two replies per message: the XADD's, then the PUBLISH's.
+                for (item, result) in pending.iter().zip(results.into_iter().step_by(2)) {
                     match result {
                         Ok(Value::Nil) if !item.best_effort => bus.fail_session(
                             &item.state,

@@ -14,7 +14,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::PollSender;
 
 use crate::bus::BusShared;
-use crate::frame::{CONTROL_TAG, Control};
+use crate::frame::{CONTROL_TAG, Control, DOORBELL_INLINE_MAX, write_doorbell_header};
 
 /// Which end of a session a transport is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,6 +31,8 @@ pub(crate) struct SessionState {
     pub(crate) inbound: Bytes,
     /// The channel or stream this end writes.
     pub(crate) outbound: Bytes,
+    /// Durable mode: messages go through streams, announced by doorbells.
+    pub(crate) durable: bool,
     /// Why the session ended, once it failed; the first reason wins.
     failure: Mutex<Option<String>>,
     /// Messages Redis confirmed (published or appended), in queue order.
@@ -44,12 +46,13 @@ pub(crate) struct SessionState {
 }
 
 impl SessionState {
-    pub(crate) fn new(id: String, side: Side, inbound: Bytes, outbound: Bytes) -> Arc<Self> {
+    pub(crate) fn new(id: String, side: Side, inbound: Bytes, outbound: Bytes, durable: bool) -> Arc<Self> {
         Arc::new(Self {
             id,
             side,
             inbound,
             outbound,
+            durable,
             failure: Mutex::new(None),
             confirmed: AtomicU64::new(0),
             waker: AtomicWaker::new(),
@@ -92,11 +95,49 @@ impl SessionState {
 /// A message (or control frame) on its way to the process's publisher.
 pub(crate) struct Outgoing {
     pub(crate) state: Arc<SessionState>,
-    pub(crate) payload: Bytes,
+    /// What is published: the payload, in durable mode behind the doorbell header `{seq} `.
+    pub(crate) wire: Bytes,
+    /// Where the payload starts in `wire`.
+    body: usize,
     /// Position in this direction of the session, from 1; the stream entry id in durable mode.
     pub(crate) seq: u64,
     /// A close or credit frame: losing it (the peer is already gone) is not an error.
     pub(crate) best_effort: bool,
+}
+
+impl Outgoing {
+    /// Builds the frame in one buffer: `write` appends the payload (after the doorbell header
+    /// in durable mode), so that neither the stream entry nor the doorbell needs a copy.
+    pub(crate) fn new(
+        state: Arc<SessionState>,
+        seq: u64,
+        best_effort: bool,
+        capacity: usize,
+        write: impl FnOnce(&mut Vec<u8>),
+    ) -> Self {
+        let mut wire = Vec::with_capacity(capacity + 21);
+        if state.durable {
+            write_doorbell_header(seq, &mut wire);
+        }
+        let body = wire.len();
+        write(&mut wire);
+        Self { state, wire: Bytes::from(wire), body, seq, best_effort }
+    }
+
+    /// A control frame.
+    pub(crate) fn control(state: Arc<SessionState>, seq: u64, best_effort: bool, control: &Control) -> Self {
+        Self::new(state, seq, best_effort, 64, |out| out.extend_from_slice(&control.encode()))
+    }
+
+    /// The payload: a JSON-RPC message or a control frame; field `m` of the stream entry.
+    pub(crate) fn payload(&self) -> &[u8] {
+        &self.wire[self.body..]
+    }
+
+    /// The doorbell of a durable frame: `{seq} {payload}`, or `{seq}` alone for a large one.
+    pub(crate) fn doorbell(&self) -> &[u8] {
+        if self.payload().len() > DOORBELL_INLINE_MAX { &self.wire[..self.body - 1] } else { &self.wire[..] }
+    }
 }
 
 /// One MCP session over Redis: a [`Transport`](mcp_core::Transport) on either end.
@@ -207,8 +248,7 @@ impl RedisTransport {
         }
     }
 
-    fn enqueue(&mut self, payload: Bytes, best_effort: bool) -> Result<(), TransportError> {
-        let item = Outgoing { state: self.state.clone(), payload, seq: self.next_seq, best_effort };
+    fn enqueue(&mut self, item: Outgoing) -> Result<(), TransportError> {
         self.outgoing.send_item(item).map_err(|_| TransportError::Closed)?;
         self.next_seq += 1;
         self.queued += 1;
@@ -223,8 +263,8 @@ impl RedisTransport {
         }
         // Pending registers the waker: a freed slot polls the stream again.
         if let Poll::Ready(Ok(())) = self.credit_out.poll_reserve(cx) {
-            let payload = Control::Credit { read: self.read }.encode();
-            let item = Outgoing { state: self.state.clone(), payload, seq: self.next_seq, best_effort: true };
+            let credit = Control::Credit { read: self.read };
+            let item = Outgoing::control(self.state.clone(), self.next_seq, true, &credit);
             if self.credit_out.send_item(item).is_ok() {
                 self.next_seq += 1;
                 self.queued += 1;
@@ -304,12 +344,13 @@ impl Sink<Message> for RedisTransport {
     }
 
     fn start_send(mut self: Pin<&mut Self>, item: Message) -> Result<(), TransportError> {
-        let payload = item.to_vec();
-        if payload.len() > self.max_message_bytes {
+        let frame = Outgoing::new(self.state.clone(), self.next_seq, false, 128, |out| item.write_to(out));
+        let size = frame.payload().len();
+        if size > self.max_message_bytes {
             self.outgoing.abort_send();
-            return Err(self.too_large(payload.len()));
+            return Err(self.too_large(size));
         }
-        self.enqueue(Bytes::from(payload), false)?;
+        self.enqueue(frame)?;
         self.sent += 1;
         Ok(())
     }
@@ -327,7 +368,8 @@ impl Sink<Message> for RedisTransport {
                 return Poll::Ready(Err(err));
             }
             ready!(self.outgoing.poll_reserve(cx)).map_err(|_| TransportError::Closed)?;
-            self.enqueue(Control::Close.encode(), true)?;
+            let close = Outgoing::control(self.state.clone(), self.next_seq, true, &Control::Close);
+            self.enqueue(close)?;
             self.close_sent = true;
         }
         loop {
@@ -350,13 +392,7 @@ impl Drop for RedisTransport {
         if !self.close_sent && self.state.failure().is_none() {
             // Best effort: tell the peer now rather than after its heartbeat check.
             if let Some(tx) = self.outgoing.get_ref() {
-                let item = Outgoing {
-                    state: self.state.clone(),
-                    payload: Control::Close.encode(),
-                    seq: self.next_seq,
-                    best_effort: true,
-                };
-                let _ = tx.try_send(item);
+                let _ = tx.try_send(Outgoing::control(self.state.clone(), self.next_seq, true, &Control::Close));
             }
         }
         self.bus.unregister(&self.state);

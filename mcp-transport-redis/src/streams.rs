@@ -1,312 +1,173 @@
-//! Durable mode: per-session Redis Streams read through a consumer group by one reader task
-//! per process (`XREADGROUP` over all the process's session streams, `XACK` after delivery).
+//! Durable mode: the session streams and their reader.
+//!
+//! Every message is an entry `0-{seq}` of its direction's stream, appended (`XADD`) before a
+//! doorbell carrying the same number (and, up to a size, the message) is published on the
+//! channel of the same name. The receiving process delivers from the doorbells in order
+//! ([`Router`]); this task reads a session's stream after its last delivered entry whenever a
+//! doorbell may have been missed: a gap in the numbers, a doorbell without its message, a
+//! (re)subscription, an outage, or entries the heartbeat finds undelivered twice in a row.
+//! Because the doorbell is published after its entry is appended, a read issued once the
+//! subscription is confirmed misses nothing: an entry appended earlier is in the stream, a
+//! doorbell published later reaches the subscription. Numbers at or below the last delivered
+//! one are dropped, so each message is delivered once, in order, whichever path brings it.
 
-use std::collections::HashMap;
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use redis::aio::ConnectionManager;
 use redis::{RedisResult, Value};
-use tokio::sync::mpsc;
 
-use crate::bus::{BusShared, GROUP, lock};
+use crate::bus::{BusShared, GROUP};
 use crate::config::RedisConfig;
-use crate::frame::Control;
 use crate::liveness::duration_ms;
-use crate::session::SessionState;
+use crate::router::{Maintenance, Router};
 
-/// How long one blocking read waits when nothing arrives; a session added meanwhile wakes it
-/// at once through the wake stream.
-pub(crate) const BLOCK: Duration = Duration::from_secs(5);
-
-/// Entries read per stream per call.
+/// Entries read per stream and read.
 const COUNT: usize = 64;
+
+/// Streams read per pipeline.
+const STREAMS_PER_READ: usize = 128;
 
 /// How long a session stream lives past its last refresh: long enough to ride out an outage.
 pub(crate) fn stream_ttl(config: &RedisConfig) -> Duration {
     config.liveness_ttl + config.outage_timeout
 }
 
-/// The process's session streams and where their entries go.
-pub(crate) struct StreamRoutes {
-    wake: Bytes,
-    routes: std::sync::Mutex<HashMap<Bytes, StreamRoute>>,
+/// Creates the (empty) stream `key` with its consumer group, which records the delivered
+/// position; `ttl` bounds its life until the heartbeat refreshes it.
+pub(crate) async fn create(conn: &mut ConnectionManager, key: &[u8], ttl: Duration) -> RedisResult<()> {
+    let created =
+        redis::cmd("XGROUP").arg("CREATE").arg(key).arg(GROUP).arg("0").arg("MKSTREAM").exec_async(conn).await;
+    match created {
+        Err(e) if e.code() == Some("BUSYGROUP") => {}
+        other => other?,
+    }
+    redis::cmd("PEXPIRE").arg(key).arg(duration_ms(ttl)).exec_async(conn).await
 }
 
-struct StreamRoute {
-    tx: mpsc::Sender<Bytes>,
-    state: Arc<SessionState>,
-    /// The sequence number of the last entry delivered; entries are `0-1`, `0-2`, ...
-    last_seq: u64,
-}
-
-impl StreamRoutes {
-    pub(crate) fn new(wake: Bytes) -> Self {
-        Self { wake, routes: std::sync::Mutex::new(HashMap::new()) }
-    }
-
-    pub(crate) fn wake_key(&self) -> &[u8] {
-        &self.wake
-    }
-
-    pub(crate) fn insert(&self, key: Bytes, tx: mpsc::Sender<Bytes>, state: Arc<SessionState>) {
-        lock(&self.routes).insert(key, StreamRoute { tx, state, last_seq: 0 });
-    }
-
-    pub(crate) fn remove(&self, key: &[u8]) {
-        lock(&self.routes).remove(key);
-    }
-
-    pub(crate) async fn create_wake_group(&self, conn: &mut ConnectionManager) -> RedisResult<()> {
-        create_group(conn, &self.wake, "$", true).await
-    }
-
-    /// Creates `key` with the group reading from its start: whatever the peer appends after
-    /// this returns is read.
-    pub(crate) async fn create_session_group(
-        &self,
-        conn: &mut ConnectionManager,
-        key: &[u8],
-        ttl: Duration,
-    ) -> RedisResult<()> {
-        create_group(conn, key, "0", true).await?;
-        redis::cmd("PEXPIRE").arg(key).arg(duration_ms(ttl)).exec_async(conn).await
-    }
-
-    /// Interrupts the reader's blocking read so that it picks up a changed set of sessions.
-    pub(crate) async fn wake(&self, conn: &mut ConnectionManager) {
-        let woke = redis::cmd("XADD")
-            .arg(&self.wake[..])
-            .arg("MAXLEN")
-            .arg("~")
-            .arg(16)
-            .arg("*")
-            .arg("w")
-            .arg(1)
-            .exec_async(conn)
-            .await;
-        if let Err(e) = woke {
-            // The reader still picks the session up when its blocking read times out.
-            tracing::debug!(error = %e, "could not wake the stream reader");
-        }
-    }
-
-    /// Every session stream. No stream needs pausing: flow control keeps the unread entries of
-    /// a session within its queue's capacity, and a peer that ignores it fails its session.
-    fn keys(&self) -> Vec<Bytes> {
-        lock(&self.routes).keys().cloned().collect()
-    }
-}
-
-async fn create_group(conn: &mut ConnectionManager, key: &[u8], from: &str, mkstream: bool) -> RedisResult<()> {
-    let mut cmd = redis::cmd("XGROUP");
-    cmd.arg("CREATE").arg(key).arg(GROUP).arg(from);
-    if mkstream {
-        cmd.arg("MKSTREAM");
-    }
-    match cmd.exec_async(conn).await {
-        Err(e) if e.code() == Some("BUSYGROUP") => Ok(()),
-        other => other,
-    }
-}
-
-/// The reader task: one blocking `XREADGROUP` at a time over every session stream of the process.
-pub(crate) async fn run(
-    bus: Weak<BusShared>,
-    routes: Arc<StreamRoutes>,
-    mut reader: ConnectionManager,
-    consumer: String,
-) {
-    let mut acks: Vec<(Bytes, String)> = Vec::new();
-    // After a failed read, entries Redis handed out may not have reached us: read this
-    // consumer's pending entries (id `0`) once before reading new ones (`>`).
-    let mut replay = false;
+/// The reader task: reads the streams of the sessions the router flags.
+pub(crate) async fn run(bus: Weak<BusShared>, router: Arc<Router>, mut conn: ConnectionManager) {
     let mut outage_since: Option<Instant> = None;
     let mut delay = Duration::from_millis(50);
     loop {
-        let Some(outage_timeout) = bus.upgrade().map(|b| b.config.outage_timeout) else { return };
-        let keys = routes.keys();
-        let mut pipe = redis::pipe();
-        for (key, id) in &acks {
-            pipe.cmd("XACK").arg(&key[..]).arg(GROUP).arg(id).ignore();
-        }
-        let read = pipe.cmd("XREADGROUP").arg("GROUP").arg(GROUP).arg(&consumer);
-        if replay {
-            read.arg("COUNT").arg(2 * COUNT + 1);
-        } else {
-            read.arg("COUNT").arg(COUNT).arg("BLOCK").arg(duration_ms(BLOCK));
-        }
-        read.arg("STREAMS").arg(routes.wake_key());
-        for key in &keys {
-            read.arg(&key[..]);
-        }
-        let id = if replay { "0" } else { ">" };
-        for _ in 0..=keys.len() {
-            read.arg(id);
-        }
-        match pipe.query_async::<Vec<Value>>(&mut reader).await {
-            Ok(mut values) => {
-                acks.clear();
-                outage_since = None;
-                delay = Duration::from_millis(50);
-                replay = false;
-                let Some(bus) = bus.upgrade() else { return };
-                deliver(&bus, &routes, values.pop().unwrap_or(Value::Nil), &mut acks);
+        router.recovery_wanted().await;
+        // Each round delivers what the streams hold or backs off; an outage longer than
+        // `outage_timeout` ends the sessions, which ends the rounds.
+        loop {
+            let wanted = router.take_recovery(STREAMS_PER_READ);
+            if wanted.is_empty() {
+                break;
             }
-            Err(e) if is_missing_group(&e) => {
-                let Some(bus) = bus.upgrade() else { return };
-                repair(&bus, &routes, &mut reader, &keys).await;
+            let Some(bus) = bus.upgrade() else { return };
+            let mut pipe = redis::pipe();
+            pipe.ignore_errors();
+            for (key, delivered) in &wanted {
+                pipe.cmd("EXISTS").arg(&key[..]);
+                pipe.cmd("XRANGE").arg(&key[..]).arg(format!("0-{}", delivered + 1)).arg("+").arg("COUNT").arg(COUNT);
             }
-            Err(e) => {
-                replay = true;
-                let since = *outage_since.get_or_insert_with(Instant::now);
-                let Some(bus) = bus.upgrade() else { return };
-                if since.elapsed() >= outage_timeout {
-                    let reason = format!(
-                        "Redis at {} unreachable for {outage_timeout:?} (RedisConfig::outage_timeout): {e}",
-                        bus.url
-                    );
-                    let states: Vec<_> = lock(&routes.routes).values().map(|r| r.state.clone()).collect();
-                    for state in states {
-                        bus.fail_session(&state, reason.clone());
+            match pipe.query_async::<Vec<RedisResult<Value>>>(&mut conn).await {
+                Ok(results) => {
+                    outage_since = None;
+                    delay = Duration::from_millis(50);
+                    let mut results = results.into_iter();
+                    let mut failed = Vec::new();
+                    for (key, _) in &wanted {
+                        let (Some(exists), Some(range)) = (results.next(), results.next()) else { break };
+                        let outcome = match (exists, range) {
+                            (Ok(Value::Int(0)), _) => router.recovered(key, None, false),
+                            (Ok(_), Ok(range)) => {
+                                let entries = entries(range);
+                                let full = entries.len() >= COUNT;
+                                router.recovered(key, Some(entries), full)
+                            }
+                            (Err(e), _) | (_, Err(e)) => router.session(key).map(|state| {
+                                let reason = format!(
+                                    "Redis at {} refused reading the stream `{}`: {e}",
+                                    bus.url,
+                                    String::from_utf8_lossy(key)
+                                );
+                                (state, reason)
+                            }),
+                        };
+                        failed.extend(outcome);
                     }
-                } else {
-                    tracing::debug!(url = %bus.url, error = %e, "stream read failed; retrying");
+                    for (state, reason) in failed {
+                        bus.fail_session(&state, reason);
+                    }
                 }
-                drop(bus);
-                tokio::time::sleep(delay).await;
-                delay = (delay * 2).min(Duration::from_secs(1));
-            }
-        }
-    }
-}
-
-/// Whether a read failed because a stream or its group does not exist (Redis lost or expired
-/// it); inside a pipeline the code is only in the error's text.
-fn is_missing_group(e: &redis::RedisError) -> bool {
-    e.code() == Some("NOGROUP") || e.to_string().contains("NOGROUP")
-}
-
-/// A stream or group is missing: recreate what can be, and end the sessions whose stream Redis
-/// lost (a restart without persistence, or an expiry).
-async fn repair(bus: &BusShared, routes: &StreamRoutes, conn: &mut ConnectionManager, keys: &[Bytes]) {
-    if let Err(e) = routes.create_wake_group(conn).await {
-        tracing::debug!(error = %e, "could not recreate the wake stream");
-    }
-    for key in keys {
-        if let Err(e) = create_group(conn, key, "0", false).await {
-            tracing::debug!(error = %e, "session stream missing");
-            let state = lock(&routes.routes).get(key).map(|r| r.state.clone());
-            if let Some(state) = state {
-                let reason = format!(
-                    "the stream `{}` of session {} is gone from Redis at {} (restarted without persistence, or \
-                     expired), and with it any message in it; open a new session",
-                    String::from_utf8_lossy(key),
-                    state.id,
-                    bus.url
-                );
-                bus.fail_session(&state, reason);
-            }
-        }
-    }
-}
-
-fn deliver(bus: &BusShared, routes: &StreamRoutes, reply: Value, acks: &mut Vec<(Bytes, String)>) {
-    let mut failed = Vec::new();
-    {
-        let mut table = lock(&routes.routes);
-        for (key, entries) in stream_entries(reply) {
-            let key = Bytes::from(key);
-            let route = table.get_mut(&key);
-            let Some(route) = route else {
-                // The wake stream, or a session that ended meanwhile.
-                acks.extend(entries.into_iter().map(|(id, _)| (key.clone(), id)));
-                continue;
-            };
-            for (id, payload) in entries {
-                acks.push((key.clone(), id.clone()));
-                let Some(seq) = id.strip_prefix("0-").and_then(|s| s.parse::<u64>().ok()) else { continue };
-                if seq <= route.last_seq {
-                    continue; // delivered before a reconnect
-                }
-                let lost = seq - route.last_seq - 1;
-                let delivered = match payload {
-                    Some(payload) if lost == 0 => match Control::credit(&payload) {
-                        Some(read) => {
-                            route.state.grant(read);
-                            true
+                Err(e) => {
+                    router.reflag(Some(wanted.iter().map(|(key, _)| key)));
+                    let since = *outage_since.get_or_insert_with(Instant::now);
+                    let outage_timeout = bus.config.outage_timeout;
+                    if since.elapsed() >= outage_timeout {
+                        let reason = format!(
+                            "Redis at {} unreachable for {outage_timeout:?} (RedisConfig::outage_timeout): {e}",
+                            bus.url
+                        );
+                        for (key, _) in &wanted {
+                            if let Some(state) = router.session(key) {
+                                bus.fail_session(&state, reason.clone());
+                            }
                         }
-                        None => route.tx.try_send(Control::bounded(payload, bus.config.max_message_bytes)).is_ok(),
-                    },
-                    _ => false,
-                };
-                if !delivered {
-                    let reason = if lost == 0 && route.tx.capacity() == 0 {
-                        format!(
-                            "session {} has {} messages waiting unread: its peer ignores flow control \
-                             (RedisConfig::session_queue), so the session ended",
-                            route.state.id,
-                            route.tx.max_capacity()
-                        )
                     } else {
-                        format!(
-                            "session {}: message {} of stream `{}` was trimmed before it was read (the reader fell \
-                             RedisConfig::stream_max_len entries behind); the session ended",
-                            route.state.id,
-                            route.last_seq + 1,
-                            String::from_utf8_lossy(&key)
-                        )
-                    };
-                    failed.push((route.state.clone(), reason));
-                    break;
+                        tracing::debug!(url = %bus.url, error = %e, "stream read failed; retrying");
+                    }
+                    drop(bus);
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(Duration::from_secs(1));
                 }
-                route.last_seq = seq;
             }
         }
     }
-    for (state, reason) in failed {
-        bus.fail_session(&state, reason);
-    }
 }
 
-/// `(stream key, [(entry id, field m)])` from an `XREADGROUP` reply in RESP2 or RESP3 form;
-/// anything malformed is skipped.
-fn stream_entries(reply: Value) -> Vec<(Vec<u8>, Vec<Entry>)> {
-    let streams: Vec<(Value, Value)> = match reply {
-        Value::Array(items) => items
-            .into_iter()
-            .filter_map(|item| match item {
-                Value::Array(pair) if pair.len() == 2 => {
-                    let mut pair = pair.into_iter();
-                    Some((pair.next()?, pair.next()?))
-                }
+/// Heartbeat upkeep of the durable sessions' inbound streams, in one pipeline: trim what was
+/// delivered, record the delivered position in the consumer group, and count what is left.
+pub(crate) async fn maintain(bus: &BusShared, conn: &mut ConnectionManager, limit: Duration) -> RedisResult<()> {
+    let due = bus.router.maintenance();
+    for chunk in due.chunks(STREAMS_PER_READ * 4) {
+        let mut pipe = redis::pipe();
+        pipe.ignore_errors();
+        for m in chunk {
+            let Maintenance { key, delivered, record } = m;
+            pipe.cmd("XTRIM").arg(&key[..]).arg("MINID").arg(format!("0-{}", delivered + 1));
+            pipe.cmd("XLEN").arg(&key[..]);
+            if *record {
+                pipe.cmd("XGROUP").arg("SETID").arg(&key[..]).arg(GROUP).arg(format!("0-{delivered}"));
+            }
+        }
+        let results = match tokio::time::timeout(limit, pipe.query_async::<Vec<RedisResult<Value>>>(conn)).await {
+            Ok(results) => results?,
+            Err(_) => return Err(redis::RedisError::from((redis::ErrorKind::Io, "heartbeat timed out"))),
+        };
+        let mut results = results.into_iter();
+        for m in chunk {
+            let _trimmed = results.next();
+            let undelivered = match results.next() {
+                Some(Ok(Value::Int(n))) => Some(n),
                 _ => None,
-            })
-            .collect(),
-        Value::Map(pairs) => pairs,
-        _ => return Vec::new(),
-    };
-    streams
-        .into_iter()
-        .filter_map(|(key, entries)| {
-            let Value::BulkString(key) = key else { return None };
-            let Value::Array(entries) = entries else { return Some((key, Vec::new())) };
-            let entries = entries.into_iter().filter_map(entry).collect();
-            Some((key, entries))
-        })
-        .collect()
+            };
+            let recorded = m.record && matches!(results.next(), Some(Ok(_)));
+            bus.router.maintained(m, undelivered, recorded);
+        }
+    }
+    Ok(())
 }
 
-/// An entry id and its `m` field (`None` when the entry was trimmed while pending).
-type Entry = (String, Option<Bytes>);
+/// `(entry number, field m)` of each entry of an `XRANGE` reply, in order; entries whose id is
+/// not `0-{n}` are skipped (a stream has one writer, which numbers them so).
+fn entries(reply: Value) -> Vec<(u64, Option<Bytes>)> {
+    let Value::Array(items) = reply else { return Vec::new() };
+    items.into_iter().filter_map(entry).collect()
+}
 
-fn entry(value: Value) -> Option<Entry> {
+fn entry(value: Value) -> Option<(u64, Option<Bytes>)> {
     let Value::Array(parts) = value else { return None };
     let mut parts = parts.into_iter();
-    let id = match parts.next()? {
-        Value::BulkString(id) => String::from_utf8(id).ok()?,
-        Value::SimpleString(id) => id,
+    let seq = match parts.next()? {
+        Value::BulkString(id) => std::str::from_utf8(&id).ok()?.strip_prefix("0-")?.parse().ok()?,
+        Value::SimpleString(id) => id.strip_prefix("0-")?.parse().ok()?,
         _ => return None,
     };
     let payload = match parts.next() {
@@ -322,7 +183,34 @@ fn entry(value: Value) -> Option<Entry> {
             }
             payload
         }
+        // RESP3 may give the fields as a map.
+        Some(Value::Map(fields)) => fields.into_iter().find_map(|(name, value)| match (name, value) {
+            (Value::BulkString(name), Value::BulkString(value)) if name == b"m" => Some(Bytes::from(value)),
+            _ => None,
+        }),
         _ => None,
     };
-    Some((id, payload))
+    Some((seq, payload))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bulk(s: &str) -> Value {
+        Value::BulkString(s.as_bytes().to_vec())
+    }
+
+    #[test]
+    fn xrange_replies_become_numbered_entries() {
+        let reply = Value::Array(vec![
+            Value::Array(vec![bulk("0-7"), Value::Array(vec![bulk("m"), bulk("{}")])]),
+            Value::Array(vec![bulk("0-8"), Value::Array(vec![bulk("x"), bulk("y")])]),
+            Value::Array(vec![bulk("1700000000000-0"), Value::Array(vec![bulk("m"), bulk("{}")])]),
+            Value::Nil,
+        ]);
+        let got = entries(reply);
+        assert_eq!(got, vec![(7, Some(Bytes::from_static(b"{}"))), (8, None)]);
+        assert!(entries(Value::Nil).is_empty());
+    }
 }
