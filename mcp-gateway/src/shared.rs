@@ -26,7 +26,7 @@
 //! Backpressure: one slow session slows the driver's delivery to every session (and so the
 //! child) rather than buffering without bound.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -177,6 +177,9 @@ struct Routing {
     progress: HashMap<String, (u64, serde_json::Value)>,
     /// The child's id of a server-to-client request → the session asked.
     server_requests: HashMap<RequestId, u64>,
+    /// Sessions whose client closed its input but still reads: they get the answers to what
+    /// they asked, then their stream ends.
+    half_closed: HashSet<u64>,
 }
 
 impl Routing {
@@ -202,9 +205,26 @@ impl Routing {
         Some(p)
     }
 
-    /// The session a server-to-client request goes to (see the module docs).
+    /// The session a server-to-client request goes to (see the module docs): never one whose
+    /// client closed its input, as it could not answer.
     fn pick_session(&self) -> Option<u64> {
-        self.pending.values().max_by_key(|p| p.seq).map(|p| p.session).or_else(|| self.sessions.keys().max().copied())
+        let open = |sid: &u64| !self.half_closed.contains(sid);
+        self.pending
+            .values()
+            .filter(|p| open(&p.session))
+            .max_by_key(|p| p.seq)
+            .map(|p| p.session)
+            .or_else(|| self.sessions.keys().copied().filter(open).max())
+    }
+
+    /// Ends a half-closed session once nothing it asked is pending: dropping its sender ends its
+    /// stream after what was already routed to it.
+    fn end_if_drained(&mut self, sid: u64) {
+        if self.half_closed.contains(&sid) && !self.pending.values().any(|p| p.session == sid) {
+            self.half_closed.remove(&sid);
+            self.sessions.remove(&sid);
+            tracing::debug!(shared_session = sid, "shared_session_drained");
+        }
     }
 }
 
@@ -455,17 +475,27 @@ fn initialize_answer(init: &serde_json::Value, req: Request) -> Message {
         .unwrap_or_else(|e| Message::error(Some(req.id), ErrorObject::internal_error(e)))
 }
 
-/// Forgets a closed session; returns what the child must be told.
+/// A session's input ended; returns what the child must be told.
+///
+/// A session that still reads (its client closed only its input, as a stdio client closes
+/// stdin after its last request) keeps its route until every request it sent is answered. A
+/// session that is gone altogether is forgotten, and its requests are cancelled at the child.
 fn session_closed(ctx: &Ctx, sid: u64) -> Vec<Message> {
     let mut routing = ctx.routing();
-    routing.sessions.remove(&sid);
-    let mine: Vec<RequestId> =
-        routing.pending.iter().filter(|(_, p)| p.session == sid).map(|(id, _)| id.clone()).collect();
+    let still_reading = routing.sessions.get(&sid).is_some_and(|tx| !tx.is_closed());
     let mut out = Vec::new();
-    for id in mine {
-        routing.forget(&id);
-        let params = serde_json::json!({ "requestId": id, "reason": "the client session closed" });
-        out.extend(Message::notification("notifications/cancelled", &params).ok());
+    if still_reading {
+        routing.half_closed.insert(sid);
+        routing.end_if_drained(sid);
+    } else {
+        routing.sessions.remove(&sid);
+        let mine: Vec<RequestId> =
+            routing.pending.iter().filter(|(_, p)| p.session == sid).map(|(id, _)| id.clone()).collect();
+        for id in mine {
+            routing.forget(&id);
+            let params = serde_json::json!({ "requestId": id, "reason": "the client session closed" });
+            out.extend(Message::notification("notifications/cancelled", &params).ok());
+        }
     }
     let asked: Vec<RequestId> =
         routing.server_requests.iter().filter(|(_, s)| **s == sid).map(|(id, _)| id.clone()).collect();
@@ -535,14 +565,18 @@ fn route(ctx: &Ctx, msg: Message) -> Vec<(fmpsc::Sender<Message>, Message)> {
         Message::Response(mut r) => match routing.forget(&r.id) {
             Some(p) => {
                 r.id = p.original;
-                to(routing, p.session, Message::Response(r))
+                let out = to(routing, p.session, Message::Response(r));
+                routing.end_if_drained(p.session);
+                out
             }
             None => Vec::new(),
         },
         Message::Error(mut e) => match e.id.as_ref().and_then(|id| routing.forget(id)) {
             Some(p) => {
                 e.id = Some(p.original);
-                to(routing, p.session, Message::Error(e))
+                let out = to(routing, p.session, Message::Error(e));
+                routing.end_if_drained(p.session);
+                out
             }
             None => {
                 tracing::warn!(error = %e.error.message, "the shared upstream sent an error for no pending request");
@@ -848,6 +882,34 @@ mod tests {
         let from_b = child.next_request().await;
         child.send(answer(&from_b, "for b")).await;
         assert_eq!(result_text(&recv(&mut b).await), (RequestId::Number(1), "for b".into()));
+    }
+
+    #[tokio::test]
+    async fn a_session_that_closes_its_input_still_gets_its_answers_then_ends() {
+        let (upstream, mut children, _) = shared();
+        let (mut a, mut child) = open(&upstream, &mut children).await;
+        let mut b = upstream.open_session().await.unwrap();
+        a.send(call(1, "first")).await.unwrap();
+        a.send(call(2, "second")).await.unwrap();
+        let first = child.next_request().await;
+        let second = child.next_request().await;
+        // The client closes its input (a stdio client at stdin EOF) but keeps reading.
+        a.close().await.unwrap();
+        // Nothing is cancelled at the child; a server request goes to b, who can still answer.
+        child.send(Message::request(50, "roots/list", &json!({})).unwrap()).await;
+        let Message::Request(asked) = recv(&mut b).await else { panic!("b is asked, not the half-closed a") };
+        assert_eq!(asked.method, "roots/list");
+        child.send(answer(&second, "two")).await;
+        child.send(answer(&first, "one")).await;
+        assert_eq!(result_text(&recv(&mut a).await), (RequestId::Number(2), "two".into()));
+        assert_eq!(result_text(&recv(&mut a).await), (RequestId::Number(1), "one".into()));
+        // Everything answered: a's stream ends; b goes on.
+        let end = tokio::time::timeout(WAIT, a.next()).await.expect("the half-closed session ends");
+        assert!(end.is_none(), "{end:?}");
+        b.send(call(3, "b")).await.unwrap();
+        let from_b = child.next_request().await;
+        child.send(answer(&from_b, "for b")).await;
+        assert_eq!(result_text(&recv(&mut b).await), (RequestId::Number(3), "for b".into()));
     }
 
     #[tokio::test]
