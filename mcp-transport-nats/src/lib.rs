@@ -104,11 +104,10 @@
 //! Each session is one task that owns its state (no lock per message), handles what is
 //! already queued in bursts instead of one `select!` round per message, and serializes nothing
 //! twice: the sender's task encodes, the session task publishes the bytes, the receiving
-//! session task decodes once. `cargo bench -p mcp-transport-nats --bench round_trip` puts
-//! sessions beside raw async-nats request/reply on the same nats-server. Five runs on a shared
-//! 2-core machine under heavy load (load average about 10) gave, with 32 in flight,
-//! 63,000–88,000 round trips/s, 0.77–1.11× raw (median 0.87×), and with 1 in flight about
-//! 6,000/s, 0.54–1.00× raw (median 0.81×).
+//! session task decodes once. The workspace's `bench/` harness (`mcp-bench --only nats`) puts
+//! sessions beside raw async-nats request/reply on the same nats-server, in one run; the
+//! figures are in `docs/BENCHMARKS.md` (0.92x raw at 1 and at 32 in flight on a quiet 2-core
+//! machine).
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
