@@ -14,9 +14,9 @@ pub enum Mode {
     /// session with an error.
     #[default]
     PubSub,
-    /// A Redis Stream per session and direction as the record of every message, with a pub/sub
-    /// doorbell per message for latency: a message survives a reconnect, and a Redis restart
-    /// when Redis persists (appendonly).
+    /// A Redis Stream per session and direction as the record of every message, announced by
+    /// pub/sub doorbells for latency: a message survives a reconnect, and a Redis restart when
+    /// Redis persists (appendonly).
     Durable,
 }
 
@@ -72,8 +72,9 @@ pub struct RedisConfig {
     /// skipped with [`TransportError::MessageTooLarge`](mcp_core::TransportError::MessageTooLarge);
     /// sending one fails the same way before anything reaches Redis.
     pub max_message_bytes: usize,
-    /// Durable mode: entries kept per session stream (`XADD MAXLEN ~`, default 10,000). A reader
-    /// that falls further behind loses entries; it notices the gap and ends the session.
+    /// Durable mode: entries kept per session stream (`XADD MAXLEN ~`, checked every 64 appends,
+    /// so about this many; default 10,000). A reader that falls further behind loses entries; it
+    /// notices the gap and ends the session. Delivered entries are trimmed each heartbeat.
     pub stream_max_len: usize,
     /// Durable mode: how long a session waits for an unreachable Redis before it fails
     /// (default 30 s). Session streams live this long past their last refresh too, so a Redis

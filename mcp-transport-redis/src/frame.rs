@@ -65,44 +65,118 @@ impl Control {
     }
 }
 
-/// Durable mode: a message larger than this goes out as a bare doorbell (`{seq}`), and the
-/// reader fetches it from the stream; smaller ones ride in the doorbell (`{seq} {payload}`), so
-/// the reader never needs a second round trip. Keeps the subscriber connection's output buffer
-/// in Redis (`client-output-buffer-limit pubsub`) far from its limit.
+/// Durable mode: the most payload bytes one doorbell carries. A message larger than this is
+/// announced without its payload (the reader fetches it from the stream); smaller ones ride
+/// along, so the reader needs no second round trip. Keeps the subscriber connection's output
+/// buffer in Redis (`client-output-buffer-limit pubsub`) far from its limit.
 pub(crate) const DOORBELL_INLINE_MAX: usize = 64 * 1024;
 
-/// Appends the doorbell header for stream entry `0-{seq}`: the decimal `seq` and a space.
-pub(crate) fn write_doorbell_header(seq: u64, out: &mut Vec<u8>) {
-    let mut digits = [0u8; 20];
-    let mut at = digits.len();
-    let mut n = seq;
+/// Writes the decimal `n` into `buf` and returns the digits.
+fn decimal(n: u64, buf: &mut [u8; 20]) -> &[u8] {
+    let mut at = buf.len();
+    let mut n = n;
     loop {
         at -= 1;
         // `n % 10` is a single decimal digit.
-        digits[at] = b'0' + (n % 10) as u8;
+        buf[at] = b'0' + (n % 10) as u8;
         n /= 10;
         if n == 0 {
             break;
         }
     }
-    out.extend_from_slice(&digits[at..]);
-    out.push(b' ');
+    &buf[at..]
 }
 
-/// A durable-mode doorbell: the sequence number of the stream entry it announces and, unless
-/// the entry was too large to ride along, its payload. `None` for anything malformed.
-pub(crate) fn parse_doorbell(message: Bytes) -> Option<(u64, Option<Bytes>)> {
-    let end = message.iter().take(21).position(|b| *b == b' ');
-    let digits = &message[..end.unwrap_or(message.len())];
-    if digits.is_empty() || digits.len() > 20 || !digits.iter().all(u8::is_ascii_digit) {
-        return None;
+/// The stream entry id `0-{seq}`, written into `buf` without allocating.
+pub(crate) fn entry_id(seq: u64, buf: &mut [u8; 22]) -> &[u8] {
+    let mut digits = [0u8; 20];
+    let digits = decimal(seq, &mut digits);
+    buf[..2].copy_from_slice(b"0-");
+    buf[2..2 + digits.len()].copy_from_slice(digits);
+    &buf[..2 + digits.len()]
+}
+
+/// Appends one record to a durable-mode doorbell: `{seq} {len} {payload}` announces stream
+/// entry `0-{seq}` with its payload; `{seq} - ` announces it without (`payload` is `None`).
+/// A doorbell is one or more records, for consecutive entries of one stream.
+pub(crate) fn write_doorbell_record(seq: u64, payload: Option<&[u8]>, out: &mut Vec<u8>) {
+    let mut buf = [0u8; 20];
+    out.extend_from_slice(decimal(seq, &mut buf));
+    out.push(b' ');
+    match payload {
+        Some(payload) => {
+            out.extend_from_slice(decimal(payload.len() as u64, &mut buf));
+            out.push(b' ');
+            out.extend_from_slice(payload);
+        }
+        None => out.extend_from_slice(b"- "),
     }
-    // ASCII digits are UTF-8; more than u64::MAX fails to parse.
-    let seq: u64 = std::str::from_utf8(digits).ok()?.parse().ok()?;
-    if seq == 0 {
-        return None;
+}
+
+/// The records of a durable-mode doorbell, in order: `(seq, payload)`, the payload `None` when
+/// the entry must be read from the stream. Parsing stops at the first malformed record.
+pub(crate) struct DoorbellRecords {
+    doorbell: Bytes,
+    at: usize,
+}
+
+impl DoorbellRecords {
+    pub(crate) fn new(doorbell: Bytes) -> Self {
+        Self { doorbell, at: 0 }
     }
-    Some((seq, end.map(|end| message.slice(end + 1..))))
+
+    /// Whether parsing is over: everything parsed, or a malformed record met.
+    fn is_done(&self) -> bool {
+        self.at >= self.doorbell.len()
+    }
+
+    /// Whether a malformed record stopped the parsing.
+    pub(crate) fn malformed(&self) -> bool {
+        self.at > self.doorbell.len()
+    }
+
+    /// A decimal number of at most 20 digits followed by a space, from `self.at`.
+    fn number(&mut self) -> Option<u64> {
+        let rest = self.doorbell.get(self.at..)?;
+        let end = rest.iter().take(21).position(|b| *b == b' ')?;
+        let digits = &rest[..end];
+        if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+            return None;
+        }
+        // ASCII digits are UTF-8; more than u64::MAX fails to parse.
+        let n = std::str::from_utf8(digits).ok()?.parse().ok()?;
+        self.at += end + 1;
+        Some(n)
+    }
+
+    fn record(&mut self) -> Option<(u64, Option<Bytes>)> {
+        let seq = self.number().filter(|seq| *seq > 0)?;
+        if self.doorbell.get(self.at..)?.starts_with(b"- ") {
+            self.at += 2;
+            return Some((seq, None));
+        }
+        let len = usize::try_from(self.number()?).ok()?;
+        let end = self.at.checked_add(len).filter(|end| *end <= self.doorbell.len())?;
+        let payload = self.doorbell.slice(self.at..end);
+        self.at = end;
+        Some((seq, Some(payload)))
+    }
+}
+
+impl Iterator for DoorbellRecords {
+    type Item = (u64, Option<Bytes>);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.is_done() {
+            return None;
+        }
+        let record = self.record();
+        if record.is_none() {
+            // Stop for good: nothing after a malformed record can be trusted.
+            self.at = usize::MAX;
+        }
+        record
+    }
 }
 
 /// What a client publishes on the connect channel.
@@ -180,23 +254,54 @@ mod tests {
     }
 
     #[test]
-    fn doorbells_carry_the_entry_number_and_the_payload() {
-        for seq in [1, 9, 10, 4711, u64::MAX] {
-            let mut wire = Vec::new();
-            write_doorbell_header(seq, &mut wire);
-            assert_eq!(wire, format!("{seq} ").into_bytes());
-            wire.extend_from_slice(b"{\"jsonrpc\":\"2.0\"}");
-            let (got, payload) = parse_doorbell(Bytes::from(wire)).unwrap();
-            assert_eq!(got, seq);
-            assert_eq!(payload.as_deref(), Some(&b"{\"jsonrpc\":\"2.0\"}"[..]));
+    fn doorbells_carry_entry_numbers_and_payloads() {
+        let mut wire = Vec::new();
+        write_doorbell_record(7, Some(b"{\"a\":1}"), &mut wire);
+        write_doorbell_record(8, None, &mut wire);
+        write_doorbell_record(u64::MAX, Some(b""), &mut wire);
+        write_doorbell_record(10, Some(b"1 2 3"), &mut wire);
+        assert_eq!(wire, format!("7 7 {{\"a\":1}}8 - {} 0 10 5 1 2 3", u64::MAX).into_bytes());
+        let mut records = DoorbellRecords::new(Bytes::from(wire));
+        let got: Vec<_> = records.by_ref().collect();
+        assert_eq!(
+            got,
+            vec![
+                (7, Some(Bytes::from_static(b"{\"a\":1}"))),
+                (8, None),
+                (u64::MAX, Some(Bytes::new())),
+                (10, Some(Bytes::from_static(b"1 2 3")))
+            ]
+        );
+        assert!(!records.malformed());
+        let mut id = [0u8; 22];
+        assert_eq!(entry_id(4711, &mut id), b"0-4711");
+        assert_eq!(entry_id(u64::MAX, &mut id), format!("0-{}", u64::MAX).as_bytes());
+    }
+
+    #[test]
+    fn malformed_doorbells_stop_at_the_first_bad_record() {
+        for junk in [
+            &b"0 2 {}"[..],
+            b" 2 {}",
+            b"x1 2 {}",
+            b"{}",
+            b"1 9 {}",
+            b"1 2",
+            b"99999999999999999999 2 {}",
+            b"123456789012345678901 2 {}",
+            b"1 -",
+            b"1 18446744073709551615 {}",
+        ] {
+            let mut records = DoorbellRecords::new(Bytes::copy_from_slice(junk));
+            assert_eq!(records.next(), None, "{}", String::from_utf8_lossy(junk));
+            assert!(records.malformed());
+            assert_eq!(records.next(), None);
         }
-        assert_eq!(parse_doorbell(Bytes::from_static(b"12")), Some((12, None)));
-        assert_eq!(parse_doorbell(Bytes::from_static(b"3 ")), Some((3, Some(Bytes::new()))));
-        for junk in
-            [&b""[..], b"0 {}", b" {}", b"x1 {}", b"{}", b"99999999999999999999 {}", b"123456789012345678901 {}"]
-        {
-            assert_eq!(parse_doorbell(Bytes::copy_from_slice(junk)), None, "{}", String::from_utf8_lossy(junk));
-        }
+        let mut records = DoorbellRecords::new(Bytes::from_static(b"1 2 {}2 x"));
+        assert_eq!(records.next(), Some((1, Some(Bytes::from_static(b"{}")))));
+        assert_eq!(records.next(), None);
+        assert!(records.malformed());
+        assert!(!DoorbellRecords::new(Bytes::new()).malformed());
     }
 
     #[test]

@@ -90,21 +90,23 @@
 //!
 //! In durable mode each payload is first appended to the stream as the entry `0-{n}` (`n` = 1, 2,
 //! ... in the order sent, field `m`), then announced on the channel of the same name by a
-//! *doorbell*: `{n} {payload}`, or just `{n}` when the payload is over 64 KiB (the reader then
-//! fetches it from the stream). The stream's consumer group `mcp` records the reading process's
-//! position (its last-delivered id, set each heartbeat), and entries up to it are trimmed then.
+//! *doorbell*: one or more records for consecutive entries (one doorbell per session and
+//! pipelined batch, up to 64 KiB of payload), each `{n} {length} {payload}`, or `{n} - ` for a
+//! payload over 64 KiB, which the reader fetches from the stream. The stream's consumer group
+//! `mcp` records the reading process's position (its last-delivered id, set each heartbeat),
+//! and entries up to it are trimmed then.
 //! Durable streams expire `liveness_ttl + outage_timeout` after their last refresh.
 //!
 //! # Delivery modes
 //!
 //! | | [`Mode::PubSub`] (default) | [`Mode::Durable`] |
 //! |---|---|---|
-//! | per message | one `PUBLISH` (pipelined) | `XADD` + `PUBLISH` of the doorbell (pipelined together); trimming and position recording once per heartbeat for all messages |
+//! | per message | one `PUBLISH` (pipelined) | one `XADD`, and a share of one doorbell `PUBLISH` per session and batch (pipelined together); trimming and position recording once per heartbeat |
 //! | stored in Redis | nothing | up to [`RedisConfig::stream_max_len`] entries per direction and session |
 //! | guarantee | at most once, in order; **never a silent loss**: a `PUBLISH` that reaches no subscriber, a lost subscription connection, or a failed write ends the affected sessions with `ConnectionLost` | exactly once, in order, while Redis keeps the data: writes are retried idempotently (explicit entry ids); the reader delivers entry `n` only after `n - 1`, drops repeats, and reads the stream whenever a doorbell may have been missed (see below) |
 //! | Redis unreachable or restarted | the sessions of the process end at once with a clear error (clients open new sessions) | sessions wait up to [`RedisConfig::outage_timeout`] and go on; with `appendonly yes` a restart loses nothing (a crash can lose the last second under `appendfsync everysec`); without persistence the sessions end with an error naming the lost stream |
 //! | a slow reader | flow control: the sender waits once [`RedisConfig::session_queue`] messages are unread (credit frames flow back as the reader reads); a peer that ignores it ends its session | the same; entries beyond `stream_max_len` would be trimmed, and such a gap ends the session |
-//! | cost | lowest latency, no memory in Redis | twice the Redis commands and bytes written, memory per session (undelivered entries, and delivered ones until the next heartbeat), persistence I/O |
+//! | cost | lowest latency, no memory in Redis | up to twice the Redis commands and bytes written, memory per session (undelivered entries, and delivered ones until the next heartbeat), persistence I/O |
 //!
 //! Pub/sub is the default because an MCP session is a conversation between two live processes:
 //! when a message is lost it says so at once, so nothing waits on an answer that cannot come,
@@ -114,7 +116,7 @@
 //! ## How durable mode delivers
 //!
 //! The stream is the record; the doorbell is the fast path. The receiving process hands a
-//! doorbell's payload to the session only when its number is the one after the last delivered
+//! doorbell record's payload to the session only when its number is the one after the last delivered
 //! (a smaller number is a repeat, from a retried write or an entry already read, and is
 //! dropped). Otherwise, or when it carries no payload, the process's stream reader reads the
 //! session's stream after the last delivered entry (`XRANGE`, non-blocking, pipelined over all

@@ -11,7 +11,7 @@ use redis::{PushInfo, PushKind, Value};
 use tokio::sync::{Notify, mpsc};
 
 use crate::bus::lock;
-use crate::frame::{Control, parse_doorbell};
+use crate::frame::{Control, DoorbellRecords};
 use crate::session::SessionState;
 
 /// The largest session announcement considered; larger ones are dropped unread.
@@ -140,26 +140,32 @@ impl Router {
         let Some(route) = routes.get_mut(channel) else { return };
         let handed = match &mut route.log {
             None => hand(&route.tx, route.state.as_deref(), payload, self.max_message_bytes),
-            Some(log) => match parse_doorbell(payload) {
-                // A duplicate (a retried write, or an entry already read from the stream).
-                Some((seq, _)) if seq <= log.delivered => return,
-                Some((seq, Some(payload))) if seq == log.delivered + 1 => {
-                    let handed = hand(&route.tx, route.state.as_deref(), payload, self.max_message_bytes);
-                    if matches!(handed, Handed::Queued) {
-                        log.delivered = seq;
+            Some(log) => {
+                let mut records = DoorbellRecords::new(payload);
+                let mut handed = Handed::Queued;
+                for (seq, payload) in records.by_ref() {
+                    match payload {
+                        // A duplicate (a retried write, or an entry already read from the stream).
+                        _ if seq <= log.delivered => {}
+                        Some(payload) if seq == log.delivered + 1 => {
+                            handed = hand(&route.tx, route.state.as_deref(), payload, self.max_message_bytes);
+                            if !matches!(handed, Handed::Queued) {
+                                break;
+                            }
+                            log.delivered = seq;
+                        }
+                        // A gap, or a message too large for its doorbell: the stream has it.
+                        _ => {
+                            self.flag(log);
+                            break;
+                        }
                     }
-                    handed
                 }
-                // A gap, or a message too large for its doorbell: the stream has it.
-                Some(_) => {
-                    self.flag(log);
-                    return;
-                }
-                None => {
+                if records.malformed() {
                     tracing::debug!(channel = %String::from_utf8_lossy(channel), "ignoring a malformed doorbell");
-                    return;
                 }
-            },
+                handed
+            }
         };
         match handed {
             Handed::Queued => {}
@@ -358,7 +364,16 @@ mod tests {
         rx
     }
 
-    fn doorbell(router: &Router, key: &str, wire: &'static str) {
+    /// Dispatches a doorbell with one record per `"seq payload"` (`"seq"` alone: no payload).
+    fn doorbell(router: &Router, key: &str, records: &[&str]) {
+        let mut wire = Vec::new();
+        for record in records {
+            let (seq, payload) = match record.split_once(' ') {
+                Some((seq, payload)) => (seq, Some(payload.as_bytes())),
+                None => (*record, None),
+            };
+            crate::frame::write_doorbell_record(seq.parse().unwrap(), payload, &mut wire);
+        }
         router.dispatch(key.as_bytes(), Bytes::from(wire));
     }
 
@@ -374,36 +389,44 @@ mod tests {
     fn doorbells_deliver_in_order_once_and_gaps_are_filled_from_the_stream() {
         let router = Router::new(1 << 20);
         let mut rx = durable_route(&router, "k");
-        doorbell(&router, "k", "1 a");
-        doorbell(&router, "k", "2 b");
-        doorbell(&router, "k", "2 b"); // a retried write
-        doorbell(&router, "k", "1 a");
+        doorbell(&router, "k", &["1 a"]);
+        doorbell(&router, "k", &["2 b"]);
+        doorbell(&router, "k", &["2 b"]); // a retried write
+        doorbell(&router, "k", &["1 a"]);
         assert_eq!(drain(&mut rx), ["a", "b"]);
         assert!(router.take_recovery(10).is_empty());
 
         // 3 and 4 were missed: 5 is held back and the stream is read after 2.
-        doorbell(&router, "k", "5 e");
-        doorbell(&router, "k", "6 f");
+        doorbell(&router, "k", &["5 e"]);
+        doorbell(&router, "k", &["6 f"]);
         assert!(drain(&mut rx).is_empty());
         assert_eq!(router.take_recovery(10), [(Bytes::from("k"), 2)]);
         assert!(router.take_recovery(10).is_empty(), "the flag is cleared once taken");
         assert!(router.recovered(b"k", Some(vec![entry(3, "c"), entry(4, "d"), entry(5, "e")]), false).is_none());
         assert_eq!(drain(&mut rx), ["c", "d", "e"]);
         // A doorbell the read already covered is a duplicate; 6 arrives again and is delivered.
-        doorbell(&router, "k", "5 e");
-        doorbell(&router, "k", "6 f");
+        doorbell(&router, "k", &["5 e"]);
+        doorbell(&router, "k", &["6 f"]);
         assert_eq!(drain(&mut rx), ["f"]);
         // A read that overlaps what the doorbells delivered meanwhile delivers only the rest.
         assert!(router.recovered(b"k", Some(vec![entry(5, "e"), entry(6, "f"), entry(7, "g")]), true).is_none());
         assert_eq!(drain(&mut rx), ["g"]);
         assert_eq!(router.take_recovery(10), [(Bytes::from("k"), 7)], "a full read asks for another");
         // A doorbell too large to carry its message sends the reader to the stream.
-        doorbell(&router, "k", "8");
+        doorbell(&router, "k", &["8"]);
         assert_eq!(router.take_recovery(10), [(Bytes::from("k"), 7)]);
+        // Several records in one doorbell; repeats among them are dropped.
+        doorbell(&router, "k", &["7 g", "8 h", "9 i"]);
+        assert_eq!(drain(&mut rx), ["h", "i"]);
+        // A gap in the middle: what comes before it is delivered, the rest read from the stream.
+        doorbell(&router, "k", &["10 j", "12 l", "13 m"]);
+        assert_eq!(drain(&mut rx), ["j"]);
+        assert_eq!(router.take_recovery(10), [(Bytes::from("k"), 10)]);
         // Junk is ignored.
-        doorbell(&router, "k", "x y");
-        doorbell(&router, "k", "0 z");
+        router.dispatch(b"k", Bytes::from_static(b"x y"));
+        router.dispatch(b"k", Bytes::from_static(b"11 z"));
         assert!(drain(&mut rx).is_empty());
+        assert!(router.take_recovery(10).is_empty());
     }
 
     #[test]

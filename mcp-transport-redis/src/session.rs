@@ -14,7 +14,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::PollSender;
 
 use crate::bus::BusShared;
-use crate::frame::{CONTROL_TAG, Control, DOORBELL_INLINE_MAX, write_doorbell_header};
+use crate::frame::{CONTROL_TAG, Control};
 
 /// Which end of a session a transport is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -95,10 +95,8 @@ impl SessionState {
 /// A message (or control frame) on its way to the process's publisher.
 pub(crate) struct Outgoing {
     pub(crate) state: Arc<SessionState>,
-    /// What is published: the payload, in durable mode behind the doorbell header `{seq} `.
-    pub(crate) wire: Bytes,
-    /// Where the payload starts in `wire`.
-    body: usize,
+    /// A JSON-RPC message or a control frame; field `m` of the stream entry in durable mode.
+    pub(crate) payload: Bytes,
     /// Position in this direction of the session, from 1; the stream entry id in durable mode.
     pub(crate) seq: u64,
     /// A close or credit frame: losing it (the peer is already gone) is not an error.
@@ -106,37 +104,9 @@ pub(crate) struct Outgoing {
 }
 
 impl Outgoing {
-    /// Builds the frame in one buffer: `write` appends the payload (after the doorbell header
-    /// in durable mode), so that neither the stream entry nor the doorbell needs a copy.
-    pub(crate) fn new(
-        state: Arc<SessionState>,
-        seq: u64,
-        best_effort: bool,
-        capacity: usize,
-        write: impl FnOnce(&mut Vec<u8>),
-    ) -> Self {
-        let mut wire = Vec::with_capacity(capacity + 21);
-        if state.durable {
-            write_doorbell_header(seq, &mut wire);
-        }
-        let body = wire.len();
-        write(&mut wire);
-        Self { state, wire: Bytes::from(wire), body, seq, best_effort }
-    }
-
     /// A control frame.
     pub(crate) fn control(state: Arc<SessionState>, seq: u64, best_effort: bool, control: &Control) -> Self {
-        Self::new(state, seq, best_effort, 64, |out| out.extend_from_slice(&control.encode()))
-    }
-
-    /// The payload: a JSON-RPC message or a control frame; field `m` of the stream entry.
-    pub(crate) fn payload(&self) -> &[u8] {
-        &self.wire[self.body..]
-    }
-
-    /// The doorbell of a durable frame: `{seq} {payload}`, or `{seq}` alone for a large one.
-    pub(crate) fn doorbell(&self) -> &[u8] {
-        if self.payload().len() > DOORBELL_INLINE_MAX { &self.wire[..self.body - 1] } else { &self.wire[..] }
+        Self { state, payload: control.encode(), seq, best_effort }
     }
 }
 
@@ -344,12 +314,17 @@ impl Sink<Message> for RedisTransport {
     }
 
     fn start_send(mut self: Pin<&mut Self>, item: Message) -> Result<(), TransportError> {
-        let frame = Outgoing::new(self.state.clone(), self.next_seq, false, 128, |out| item.write_to(out));
-        let size = frame.payload().len();
-        if size > self.max_message_bytes {
+        let payload = item.to_vec();
+        if payload.len() > self.max_message_bytes {
             self.outgoing.abort_send();
-            return Err(self.too_large(size));
+            return Err(self.too_large(payload.len()));
         }
+        let frame = Outgoing {
+            state: self.state.clone(),
+            payload: Bytes::from(payload),
+            seq: self.next_seq,
+            best_effort: false,
+        };
         self.enqueue(frame)?;
         self.sent += 1;
         Ok(())

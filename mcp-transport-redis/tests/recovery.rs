@@ -101,7 +101,7 @@ async fn messages_sent_while_the_subscription_is_down_arrive_once_in_order() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn messages_larger_than_a_doorbell_are_read_from_the_stream() {
+async fn messages_larger_than_a_doorbell_are_read_from_the_stream_and_full_doorbells_split() {
     let redis = RedisServer::start().await;
     let cfg = config(&redis.url(), "large", Mode::Durable);
     let server_bus = RedisBus::open(cfg.clone()).await.unwrap();
@@ -110,13 +110,20 @@ async fn messages_larger_than_a_doorbell_are_read_from_the_stream() {
     let mut client = within("connect", client_bus.connect()).await.unwrap();
     let mut server = within("the session", acceptor.next()).await.unwrap().transport;
 
+    // Over the doorbell limit (read from the stream), and medium ones that fill several
+    // doorbells of one batch, among small ones.
     let big = "x".repeat(200 * 1024);
-    for i in 0..10 {
-        let params = if i % 3 == 1 { serde_json::json!({ "big": big }) } else { serde_json::json!({}) };
+    let medium = "y".repeat(10 * 1024);
+    for i in 0..60 {
+        let params = match i % 3 {
+            0 if i % 9 == 0 => serde_json::json!({ "big": big }),
+            1 => serde_json::json!({ "medium": medium }),
+            _ => serde_json::json!({}),
+        };
         client.feed(request(i, params)).await.unwrap();
     }
     client.flush().await.unwrap();
-    assert_eq!(receive(&mut server, 10).await, (0..10).collect::<Vec<_>>());
+    assert_eq!(receive(&mut server, 60).await, (0..60).collect::<Vec<_>>());
     within("close", client.close()).await.unwrap();
     assert!(within("the end of the server's stream", server.next()).await.is_none());
 }
