@@ -1,6 +1,7 @@
 //! The process's publisher: one task writes every session's outgoing messages, in order,
 //! pipelined in batches, on the process's multiplexed connection.
 
+use std::collections::HashMap;
 use std::sync::Weak;
 use std::time::{Duration, Instant};
 
@@ -8,12 +9,10 @@ use redis::aio::ConnectionManager;
 use redis::{RedisResult, Value};
 use tokio::sync::mpsc;
 
-use std::collections::HashMap;
-
 use crate::bus::BusShared;
 use crate::config::Mode;
 use crate::frame::{DOORBELL_INLINE_MAX, entry_id, write_doorbell_record};
-use crate::session::Outgoing;
+use crate::session::{Outgoing, SessionState};
 
 /// Most messages written in one pipeline.
 const BATCH: usize = 256;
@@ -147,7 +146,7 @@ fn append_pipeline(pending: &[&Outgoing], stream_max_len: usize) -> redis::Pipel
     let mut bells: Vec<(&Outgoing, Vec<u8>)> = Vec::new();
     // Doorbells that filled up, to ring before the sessions' last ones.
     let mut full: Vec<(&Outgoing, Vec<u8>)> = Vec::new();
-    let mut bell_of: HashMap<*const crate::session::SessionState, usize> = HashMap::new();
+    let mut bell_of: HashMap<*const SessionState, usize> = HashMap::new();
     for item in pending {
         let mut id = [0u8; 22];
         let cmd = pipe.cmd("XADD").arg(&item.state.outbound[..]).arg("NOMKSTREAM");
@@ -180,7 +179,7 @@ mod tests {
     use bytes::Bytes;
 
     use super::*;
-    use crate::session::{SessionState, Side};
+    use crate::session::Side;
 
     fn item(state: &std::sync::Arc<SessionState>, seq: u64, payload: Vec<u8>) -> Outgoing {
         Outgoing { state: state.clone(), payload: Bytes::from(payload), seq, best_effort: false }
