@@ -397,6 +397,28 @@ async fn read_until_answered(
     mut pending: Option<&mut HashSet<RequestId>>,
 ) -> bool {
     let mut reader = EventReader::new(response, inner.config.max_message_bytes);
+    let any = read_events(inner, &mut reader, cursor, pending.as_deref_mut()).await;
+    if pending.is_some_and(|p| p.is_empty()) {
+        // Answered: read on to the body's end (the server ends it right after the last
+        // response), delivering any late message, so the connection can go back to the pool.
+        let _ = tokio::time::timeout(DRAIN, read_events(inner, &mut reader, cursor, None)).await;
+    }
+    any
+}
+
+/// How long an answered POST stream is read on, waiting for the server to end it: an HTTP/1.1
+/// connection whose response body was not read to its end cannot go back to the pool, and the
+/// next POST would open a new one.
+const DRAIN: Duration = Duration::from_millis(100);
+
+/// Delivers events until the body ends or fails, the transport closes, or (with `pending`)
+/// every pending request is answered. Returns whether any event arrived.
+async fn read_events(
+    inner: &Inner,
+    reader: &mut EventReader,
+    cursor: &mut Cursor,
+    mut pending: Option<&mut HashSet<RequestId>>,
+) -> bool {
     let mut any = false;
     loop {
         let next = tokio::select! {
@@ -414,37 +436,10 @@ async fn read_until_answered(
                 }
                 inner.deliver(item).await;
                 if pending.as_ref().is_some_and(|p| p.is_empty()) {
-                    drain(inner, reader, cursor).await;
                     return any;
                 }
             }
         }
-    }
-}
-
-/// How long an answered POST stream is read on, waiting for the server to end it (which a
-/// server does right after the last response): an HTTP/1.1 connection whose response body was
-/// not read to its end cannot go back to the pool, and the next POST would open a new one.
-const DRAIN: Duration = Duration::from_millis(100);
-
-/// Reads what is left of an answered POST stream (delivering any late message) until it ends,
-/// for at most [`DRAIN`].
-async fn drain(inner: &Inner, mut reader: EventReader, cursor: &mut Cursor) {
-    let rest = async {
-        while let Some(Ok(item)) = reader.next(cursor).await {
-            match item {
-                Item::TooLarge(err) => inner.deliver(Err(err)).await,
-                Item::Event(event) => {
-                    if let Some(item) = decode_data(&event) {
-                        inner.deliver(item).await;
-                    }
-                }
-            }
-        }
-    };
-    tokio::select! {
-        _ = tokio::time::timeout(DRAIN, rest) => {}
-        () = inner.closed.cancelled() => {}
     }
 }
 

@@ -68,7 +68,18 @@ pub(crate) fn sse_response<G: Send + 'static>(
         };
         Some((Ok(bytes), st))
     });
-    let mut response = Response::new(Body::from_stream(stream));
+    sse_with_body(Body::from_stream(stream))
+}
+
+/// A finished SSE stream as one body (with a length, so the connection is reusable at once).
+pub(crate) fn sse_complete(events: Vec<Bytes>) -> Response {
+    let body = if events.len() == 1 { events.into_iter().next().unwrap_or_default() } else { events.concat().into() };
+    sse_with_body(Body::from(body))
+}
+
+/// A `text/event-stream` response with the headers every SSE stream carries.
+fn sse_with_body(body: Body) -> Response {
+    let mut response = Response::new(body);
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));

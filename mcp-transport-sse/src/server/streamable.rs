@@ -15,7 +15,7 @@ use super::request::{
     required_session, session_header,
 };
 use super::session::{Outgoing, ResumeError, Session, SessionKind, StreamMode, event_id};
-use super::sse_body::{message_event, sse_response};
+use super::sse_body::{message_event, sse_complete, sse_response};
 use crate::http_error::HttpError;
 use crate::sse::encode_event;
 
@@ -261,40 +261,24 @@ async fn first_events(
     live: &mut tokio::sync::mpsc::Receiver<Outgoing>,
     prelude: &mut Vec<Bytes>,
 ) -> bool {
-    let first = tokio::select! {
+    let mut next = tokio::select! {
         biased;
         event = live.recv() => event,
         () = session.closed.cancelled() => return false,
         () = tokio::time::sleep(FIRST_EVENT_WAIT) => return false,
     };
-    let mut next = first;
     loop {
-        match next {
-            None => return true,
-            Some(event) => {
-                prelude.push(message_event(&event));
-                if event.last {
-                    return true;
-                }
-            }
+        let Some(event) = next else { return true };
+        prelude.push(message_event(&event));
+        if event.last {
+            return true;
         }
-        match live.try_recv() {
-            Ok(event) => next = Some(event),
+        next = match live.try_recv() {
+            Ok(event) => Some(event),
             Err(tokio::sync::mpsc::error::TryRecvError::Empty) => return false,
-            Err(tokio::sync::mpsc::error::TryRecvError::Disconnected) => next = None,
-        }
+            Err(tokio::sync::mpsc::error::TryRecvError::Disconnected) => None,
+        };
     }
-}
-
-/// A finished SSE stream as one body (with a length, so the connection is reusable at once).
-fn sse_complete(events: Vec<Bytes>) -> Response {
-    let body = if events.len() == 1 { events.into_iter().next().unwrap_or_default() } else { events.concat().into() };
-    let mut response = Response::new(axum::body::Body::from(body));
-    let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(EVENT_STREAM));
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    headers.insert("x-accel-buffering", HeaderValue::from_static("no"));
-    response
 }
 
 struct CloseOnDrop(Arc<Session>);
