@@ -34,9 +34,9 @@ fn result(m: &Message) -> Value {
 }
 
 async fn handshake(t: &mut HttpClientTransport) {
-    t.send(init()).await.unwrap();
+    within("send", t.send(init())).await.unwrap();
     assert_eq!(result(&next(t).await)["protocolVersion"], "2025-11-25");
-    t.send(Message::notification("notifications/initialized", &json!({})).unwrap()).await.unwrap();
+    within("send", t.send(Message::notification("notifications/initialized", &json!({})).unwrap())).await.unwrap();
 }
 
 async fn streamable_round_trips(config: HttpServerConfig) {
@@ -45,23 +45,23 @@ async fn streamable_round_trips(config: HttpServerConfig) {
     handshake(&mut t).await;
     assert!(t.session_id().is_some());
     for i in 1..=3 {
-        t.send(Message::request(i, "echo", &json!({"i": i})).unwrap()).await.unwrap();
+        within("send", t.send(Message::request(i, "echo", &json!({"i": i})).unwrap())).await.unwrap();
         assert_eq!(result(&next(&mut t).await), json!({"i": i}));
     }
     // Related notification, then the response.
-    t.send(Message::request(10, "progress", &json!({})).unwrap()).await.unwrap();
+    within("send", t.send(Message::request(10, "progress", &json!({})).unwrap())).await.unwrap();
     let first = next(&mut t).await;
     let second = next(&mut t).await;
     let methods: Vec<_> = [&first, &second].iter().map(|m| m.method().map(str::to_owned)).collect();
     assert!(methods.contains(&Some("notifications/progress".into())), "{first} {second}");
     // A server-to-client request during a call: answer it through the sink.
-    t.send(Message::request(11, "ask", &json!({})).unwrap()).await.unwrap();
+    within("send", t.send(Message::request(11, "ask", &json!({})).unwrap())).await.unwrap();
     let Message::Request(ask) = next(&mut t).await else { panic!("the server's request") };
     assert_eq!(ask.method, "roots/list");
-    t.send(Message::response(ask.id, &json!({"roots": []})).unwrap()).await.unwrap();
+    within("send", t.send(Message::response(ask.id, &json!({"roots": []})).unwrap())).await.unwrap();
     assert_eq!(result(&next(&mut t).await), json!({"client_said": {"roots": []}}));
     // The standalone GET stream carries unrelated notifications.
-    t.send(Message::request(12, "notify_standalone", &json!({})).unwrap()).await.unwrap();
+    within("send", t.send(Message::request(12, "notify_standalone", &json!({})).unwrap())).await.unwrap();
     let mut seen = Vec::new();
     for _ in 0..2 {
         seen.push(next(&mut t).await);
@@ -89,7 +89,7 @@ async fn streamable_client_resumes_a_dropped_response_stream_with_last_event_id(
     let ts = start(HttpServerConfig::default().sse_retry(Duration::from_millis(50))).await;
     let mut t = connect_streamable_http(&ts.url("/mcp"), HttpClientConfig::default().standalone_stream(false)).unwrap();
     handshake(&mut t).await;
-    t.send(Message::request(7, "drop_stream", &json!({})).unwrap()).await.unwrap();
+    within("send", t.send(Message::request(7, "drop_stream", &json!({})).unwrap())).await.unwrap();
     assert_eq!(next(&mut t).await.method(), Some("notifications/message"));
     assert_eq!(result(&next(&mut t).await), json!({"after": "reconnect"}));
 }
@@ -100,7 +100,7 @@ async fn streamable_client_reports_an_expired_session() {
     let mut t = connect_streamable_http(&ts.url("/mcp"), HttpClientConfig::default().standalone_stream(false)).unwrap();
     handshake(&mut t).await;
     ts.server.close_all_sessions();
-    t.send(Message::request(1, "echo", &json!({})).unwrap()).await.unwrap();
+    within("send", t.send(Message::request(1, "echo", &json!({})).unwrap())).await.unwrap();
     let err = within("the expiry error", t.next()).await.unwrap().unwrap_err();
     assert!(err.is_fatal());
     let TransportError::Other { source, .. } = &err else { panic!("{err}") };
@@ -112,7 +112,7 @@ async fn streamable_client_reports_an_expired_session() {
 async fn streamable_client_surfaces_http_refusals_as_error_responses() {
     let ts = start(HttpServerConfig::default()).await;
     let mut t = connect_streamable_http(&ts.url("/nowhere"), HttpClientConfig::default()).unwrap();
-    t.send(init()).await.unwrap();
+    within("send", t.send(init())).await.unwrap();
     let Message::Error(err) = next(&mut t).await else { panic!("an error response") };
     assert!(err.error.message.contains("404"), "{}", err.error.message);
 }
@@ -123,7 +123,7 @@ async fn legacy_sse_client_round_trips_and_close_ends_the_session() {
     let mut t = connect_legacy_sse(&ts.url("/sse"), HttpClientConfig::default()).await.unwrap();
     assert!(t.session_id().is_some());
     handshake(&mut t).await;
-    t.send(Message::request(1, "echo", &json!({"legacy": true})).unwrap()).await.unwrap();
+    within("send", t.send(Message::request(1, "echo", &json!({"legacy": true})).unwrap())).await.unwrap();
     assert_eq!(result(&next(&mut t).await), json!({"legacy": true}));
     assert_eq!(ts.server.session_count(), 1);
     within("close", t.close()).await.unwrap();
@@ -146,6 +146,6 @@ async fn bearer_token_and_custom_headers_are_sent() {
         .header(http::HeaderName::from_static("x-trace"), http::HeaderValue::from_static("1"));
     let mut t = connect_streamable_http(&ts.url("/mcp"), config).unwrap();
     handshake(&mut t).await;
-    t.send(Message::request(1, "whoami", &json!({})).unwrap()).await.unwrap();
+    within("send", t.send(Message::request(1, "whoami", &json!({})).unwrap())).await.unwrap();
     assert_eq!(result(&next(&mut t).await), json!({"principal": "alice"}));
 }

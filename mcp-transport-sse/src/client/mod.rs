@@ -5,6 +5,7 @@
 
 mod config;
 mod error;
+mod inbox;
 mod legacy;
 mod sse_reader;
 mod streamable;
