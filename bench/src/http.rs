@@ -54,8 +54,8 @@ pub async fn rmcp_client(url: &str) -> RmcpCaller {
 
 /// Opens `n` sessions on the server at `url` (initialize + notifications/initialized, through one
 /// shared HTTP client, so that only the server's side of a session costs memory) and returns
-/// their ids; the sessions stay open.
-pub async fn open_idle_sessions(url: &str, n: usize) -> Vec<String> {
+/// their ids and negotiated revisions; the sessions stay open.
+pub async fn open_idle_sessions(url: &str, n: usize) -> Vec<(String, String)> {
     let http = reqwest::Client::new();
     let mut ids = Vec::with_capacity(n);
     for i in 0..n {
@@ -63,17 +63,19 @@ pub async fn open_idle_sessions(url: &str, n: usize) -> Vec<String> {
             "jsonrpc": "2.0", "id": 1, "method": "initialize",
             "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "bench-idle", "version": "1"}}
         });
-        let post = http
-            .post(url)
-            .header("accept", "application/json, text/event-stream")
-            .json(&init)
-            .send();
+        let post = http.post(url).header("accept", "application/json, text/event-stream").json(&init).send();
         let response = tokio::time::timeout(Duration::from_secs(30), post)
             .await
             .unwrap_or_else(|_| panic!("initialize {i} answered within 30 s"))
             .expect("initialize POST");
         assert!(response.status().is_success(), "initialize {i}: HTTP {}", response.status());
-        let id = response.headers().get("mcp-session-id").expect("Mcp-Session-Id on initialize").to_str().unwrap().to_owned();
+        let id = response
+            .headers()
+            .get("mcp-session-id")
+            .expect("Mcp-Session-Id on initialize")
+            .to_str()
+            .unwrap()
+            .to_owned();
         let body = tokio::time::timeout(Duration::from_secs(30), response.text())
             .await
             .unwrap_or_else(|_| panic!("initialize {i} body within 30 s"))
@@ -92,7 +94,7 @@ pub async fn open_idle_sessions(url: &str, n: usize) -> Vec<String> {
             .unwrap_or_else(|_| panic!("initialized {i} answered within 30 s"))
             .expect("initialized POST");
         assert!(response.status().is_success(), "notifications/initialized {i}: HTTP {}", response.status());
-        ids.push(id);
+        ids.push((id, version));
     }
     ids
 }
@@ -135,32 +137,48 @@ pub async fn raw_server() -> String {
     url
 }
 
-/// A raw reqwest client POSTing JSON-RPC requests to [`raw_server`] and reading the SSE body.
+/// A raw reqwest client POSTing JSON-RPC requests and reading the SSE body: to [`raw_server`],
+/// or (with a session's headers) to an MCP server, which isolates the server's share of a round
+/// trip.
 #[derive(Clone)]
 pub struct RawHttpCaller {
     http: reqwest::Client,
     url: Arc<str>,
+    session: Option<(String, String)>,
 }
 
-/// The raw client for `url`.
+/// A raw reqwest client of [`raw_server`] at `url`.
 pub fn raw_client(url: &str) -> RawHttpCaller {
-    RawHttpCaller { http: reqwest::Client::builder().no_proxy().build().expect("reqwest client"), url: url.into() }
+    RawHttpCaller {
+        http: reqwest::Client::builder().no_proxy().build().expect("reqwest client"),
+        url: url.into(),
+        session: None,
+    }
+}
+
+/// A raw reqwest client of the MCP server at `url`, in a session it opened with initialize.
+pub async fn raw_session_client(url: &str) -> RawHttpCaller {
+    let mut caller = raw_client(url);
+    let session = open_idle_sessions(url, 1).await.pop().expect("one session");
+    caller.session = Some(session);
+    caller
 }
 
 impl crate::measure::Caller for RawHttpCaller {
     async fn call(&self, seq: u64) {
-        let response = self
+        let mut request = self
             .http
             .post(&*self.url)
             .header("content-type", "application/json")
-            .header("accept", "application/json, text/event-stream")
-            .body(crate::raw::request(seq))
-            .send()
-            .await
-            .expect("raw POST");
+            .header("accept", "application/json, text/event-stream");
+        if let Some((id, version)) = &self.session {
+            request = request.header("mcp-session-id", id).header("mcp-protocol-version", version);
+        }
+        let response = request.body(crate::raw::request(seq)).send().await.expect("raw POST");
         let body = response.bytes().await.expect("raw SSE body");
         let text = std::str::from_utf8(&body).expect("UTF-8 body");
-        let data = text.lines().find_map(|l| l.strip_prefix("data: ")).expect("a data line");
-        assert!(data.contains(&format!("m{seq}")), "raw HTTP echo answered {data}");
+        let marker = format!("m{seq}");
+        let data = text.lines().filter_map(|l| l.strip_prefix("data:")).find(|d| d.contains(&marker));
+        assert!(data.is_some(), "HTTP echo answered {text}");
     }
 }

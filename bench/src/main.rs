@@ -49,7 +49,10 @@ const IN_FLIGHT: [usize; 2] = [1, 32];
 
 async fn row<C: Caller>(name: &str, caller: C, in_flight: usize, secs: f64) -> Measurement {
     let m = measure::run(name, caller, in_flight, Duration::from_secs(1), Duration::from_secs_f64(secs)).await;
-    eprintln!("  {:<44} {:>3} in flight: {:>9.0} calls/s  p50 {:>7.0} us  p99 {:>7.0} us", m.name, in_flight, m.calls_per_sec, m.p50_us, m.p99_us);
+    eprintln!(
+        "  {:<44} {:>3} in flight: {:>9.0} calls/s  p50 {:>7.0} us  p99 {:>7.0} us",
+        m.name, in_flight, m.calls_per_sec, m.p50_us, m.p99_us
+    );
     m
 }
 
@@ -72,7 +75,10 @@ fn print_table(title: &str, rows: &[Measurement], ours: &str, against: &[(&str, 
                 }
             })
             .collect();
-        println!("| {} | {} | {:.0} | {:.0} | {:.0} |{ratios}", m.name, m.in_flight, m.calls_per_sec, m.p50_us, m.p99_us);
+        println!(
+            "| {} | {} | {:.0} | {:.0} | {:.0} |{ratios}",
+            m.name, m.in_flight, m.calls_per_sec, m.p50_us, m.p99_us
+        );
     }
 }
 
@@ -181,8 +187,13 @@ async fn run(args: Args) {
         for n in IN_FLIGHT {
             let (raw_caller, _raw_child) = raw::child(&exe, &["--serve", "raw"]);
             rows.push(row("raw JSON lines (child process)", raw_caller, n, secs).await);
-            rows.push(row("rmcp 3.9 (child process)", rmcp_side::child(&exe, &["--serve", "rmcp"]).await, n, secs).await);
-            rows.push(row("mcp-transport-stdio (child process)", ours::child(&exe, &["--serve", "ours"]).await, n, secs).await);
+            rows.push(
+                row("rmcp 3.9 (child process)", rmcp_side::child(&exe, &["--serve", "rmcp"]).await, n, secs).await,
+            );
+            rows.push(
+                row("mcp-transport-stdio (child process)", ours::child(&exe, &["--serve", "ours"]).await, n, secs)
+                    .await,
+            );
         }
         print_table(
             "Child process over stdio: tools/call echo",
@@ -194,12 +205,22 @@ async fn run(args: Args) {
 
     if wanted("http") {
         eprintln!("Streamable HTTP echo round trips");
-        let (our_url, rmcp_url, raw_url) = (http::our_server().await, http::rmcp_server().await, http::raw_server().await);
+        let (our_url, rmcp_url, raw_url) =
+            (http::our_server().await, http::rmcp_server().await, http::raw_server().await);
         let mut rows = Vec::new();
         for n in IN_FLIGHT {
             rows.push(row("raw axum POST + reqwest (SSE body)", http::raw_client(&raw_url), n, secs).await);
-            rows.push(row("rmcp 3.9 (Streamable HTTP, SSE replies)", http::rmcp_client(&rmcp_url).await, n, secs).await);
-            rows.push(row("mcp-transport-sse (Streamable HTTP, SSE replies)", http::our_client(&our_url).await, n, secs).await);
+            rows.push(
+                row("rmcp 3.9 (Streamable HTTP, SSE replies)", http::rmcp_client(&rmcp_url).await, n, secs).await,
+            );
+            rows.push(
+                row("mcp-transport-sse (Streamable HTTP, SSE replies)", http::our_client(&our_url).await, n, secs)
+                    .await,
+            );
+            rows.push(
+                row("reqwest POSTs → mcp-transport-sse server", http::raw_session_client(&our_url).await, n, secs)
+                    .await,
+            );
         }
         print_table(
             "Streamable HTTP on 127.0.0.1: tools/call echo",
@@ -211,7 +232,10 @@ async fn run(args: Args) {
         let rmcp_kib = idle_in_child(&exe, "http-rmcp", args.idle).await;
         let our_kib = idle_in_child(&exe, "http-ours", args.idle).await;
         print_memory(
-            &format!("Streamable HTTP: server memory per idle session ({} sessions, initialize only, fresh process each)", args.idle),
+            &format!(
+                "Streamable HTTP: server memory per idle session ({} sessions, initialize only, fresh process each)",
+                args.idle
+            ),
             &[("rmcp 3.9 StreamableHttpService", rmcp_kib), ("mcp-transport-sse HttpServer", our_kib)],
         );
     }
@@ -234,7 +258,10 @@ async fn run(args: Args) {
         let raw_kib = idle_in_child(&exe, "ws-raw", args.idle).await;
         let our_kib = idle_in_child(&exe, "ws-ours", args.idle).await;
         print_memory(
-            &format!("WebSocket: memory per idle connection ({} connections, both ends in one fresh process each)", args.idle),
+            &format!(
+                "WebSocket: memory per idle connection ({} connections, both ends in one fresh process each)",
+                args.idle
+            ),
             &[("raw tokio-tungstenite", raw_kib), ("mcp-transport-ws + mcp-peer (initialized session)", our_kib)],
         );
     }
@@ -280,7 +307,10 @@ async fn run(args: Args) {
             "Redis (redis-server on 127.0.0.1): tools/call echo",
             &rows,
             "mcp-transport-redis",
-            &[("vs raw pub/sub", "raw Redis PUBLISH/SUBSCRIBE"), ("vs raw streams", "raw Redis Streams (XADD/XREADGROUP/XACK)")],
+            &[
+                ("vs raw pub/sub", "raw Redis PUBLISH/SUBSCRIBE"),
+                ("vs raw streams", "raw Redis Streams (XADD/XREADGROUP/XACK)"),
+            ],
         );
     }
 
@@ -291,8 +321,12 @@ async fn run(args: Args) {
         let (url, _gateway) = gateway::start(&gateway_exe, &child).await;
         let mut rows = Vec::new();
         for n in IN_FLIGHT {
-            rows.push(row("direct: mcp-transport-stdio child", ours::child(&exe, &["--serve", "ours"]).await, n, secs).await);
-            rows.push(row("via mcp-gateway (Streamable HTTP → stdio child)", http::our_client(&url).await, n, secs).await);
+            rows.push(
+                row("direct: mcp-transport-stdio child", ours::child(&exe, &["--serve", "ours"]).await, n, secs).await,
+            );
+            rows.push(
+                row("via mcp-gateway (Streamable HTTP → stdio child)", http::our_client(&url).await, n, secs).await,
+            );
         }
         print_table(
             "Gateway: our client → mcp-gateway → stdio child, beside our client → the child",
