@@ -14,6 +14,7 @@
 //! | [`python_ws()`] | `MCP_TEST_PYTHON_WS` | `.tools/venv-ws/bin/python` |
 //! | [`redis_server()`] | `MCP_TEST_REDIS_SERVER` | `redis-server` on `PATH` (or `/usr/sbin`, `/usr/local/bin`) |
 //! | [`nats_server()`] | `MCP_TEST_NATS_SERVER` | `nats-server` on `PATH` (or `/usr/sbin`, `/usr/local/bin`) |
+//! | [`example()`] | `MCP_TEST_EXAMPLES_BUILT` (use the examples `cargo test` built) | built with `cargo build` |
 //!
 //! Outside this workspace (a downstream crate using the testkit from a registry) the defaults do
 //! not exist: set the environment variables that `eval "$(scripts/install-test-deps)"` prints.
@@ -105,6 +106,48 @@ pub fn redis_server() -> PathBuf {
 /// When it is not installed.
 pub fn nats_server() -> PathBuf {
     system_binary("MCP_TEST_NATS_SERVER", "nats-server", "nats-server")
+}
+
+/// Example `name` of workspace package `package`, built for the running test's target directory
+/// and profile; for tests that run an example as a separate process.
+///
+/// `cargo test` builds every example of the packages it tests, with the run's features. When
+/// `MCP_TEST_EXAMPLES_BUILT` is set (`scripts/test` sets it, as its `cargo test --workspace`
+/// built them all) an example found there is used as it is. Otherwise it is built with
+/// `cargo build` once per test process, and a rebuild is a no-op when it is up to date.
+///
+/// # Panics
+/// When the running program is not a test binary under a cargo target directory, or the build
+/// fails.
+pub fn example(package: &str, name: &str) -> PathBuf {
+    static BUILT: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+    // A test binary is <target>/<profile dir>/deps/<name>; examples go to <profile dir>/examples.
+    let exe = std::env::current_exe().expect("the test binary's path");
+    let profile_dir = exe.parent().and_then(Path::parent).expect("a test binary under <target>/<profile>/deps");
+    let path = profile_dir.join("examples").join(name);
+    if std::env::var_os("MCP_TEST_EXAMPLES_BUILT").is_some() && path.is_file() {
+        return path;
+    }
+    let mut built = BUILT.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let key = format!("{package}/{name}");
+    if !built.contains(&key) {
+        let target_dir = profile_dir.parent().expect("<target>");
+        let profile = match profile_dir.file_name().and_then(|n| n.to_str()) {
+            Some("debug") | None => "dev",
+            Some(other) => other,
+        };
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let status = Command::new(cargo)
+            .args(["build", "--quiet", "-p", package, "--example", name, "--profile", profile, "--target-dir"])
+            .arg(target_dir)
+            .current_dir(workspace_root())
+            .status()
+            .expect("run cargo to build the example");
+        assert!(status.success(), "building example {name} of {package} failed");
+        built.push(key);
+    }
+    assert!(path.is_file(), "example {name} of {package} was not built at {}", path.display());
+    path
 }
 
 fn venv_python(var: &str, default: &str) -> PathBuf {

@@ -4,7 +4,6 @@
 mod support;
 
 use std::process::Stdio;
-use std::sync::OnceLock;
 
 use mcp_core::Principal;
 use mcp_testkit::services::NatsServer;
@@ -83,23 +82,9 @@ async fn the_everything_nats_example_serves_the_fixture() {
     child.kill().await.unwrap();
 }
 
-/// Builds (once per test binary) and returns the path of one of this crate's examples.
+/// The path of one of this crate's examples, built for this test's target directory and profile.
 fn example(name: &str) -> std::path::PathBuf {
-    static BUILT: OnceLock<()> = OnceLock::new();
-    BUILT.get_or_init(|| {
-        let status = std::process::Command::new(env!("CARGO"))
-            .args(["build", "--quiet", "-p", "mcp-transport-nats", "--examples"])
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .status()
-            .expect("run cargo to build the examples");
-        assert!(status.success(), "building the examples of mcp-transport-nats failed");
-    });
-    // This test binary is <target>/<profile>/deps/<name>; examples live in <target>/<profile>/examples.
-    let exe = std::env::current_exe().expect("the test binary's path");
-    let dir = exe.parent().and_then(|deps| deps.parent()).expect("<target>/<profile>");
-    let path = dir.join("examples").join(name);
-    assert!(path.exists(), "example {name} was not built at {}", path.display());
-    path
+    mcp_testkit::tools::example("mcp-transport-nats", name)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -8,7 +8,6 @@ mod support;
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::sync::OnceLock;
 
 use mcp_testkit::{fixtures, tools};
 use serde_json::{Value, json};
@@ -22,21 +21,7 @@ fn script(name: &str) -> PathBuf {
 
 /// The built `everything-ws` example.
 fn example() -> PathBuf {
-    static BUILT: OnceLock<()> = OnceLock::new();
-    BUILT.get_or_init(|| {
-        let status = std::process::Command::new(env!("CARGO"))
-            .args(["build", "--quiet", "-p", "mcp-transport-ws", "--example", "everything-ws"])
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .status()
-            .expect("run cargo to build the example");
-        assert!(status.success(), "building the everything-ws example failed");
-    });
-    // This test binary is <target>/<profile>/deps/<name>; examples live in <target>/<profile>/examples.
-    let exe = std::env::current_exe().expect("the test binary's path");
-    let profile_dir = exe.parent().and_then(|deps| deps.parent()).expect("<target>/<profile>");
-    let path = profile_dir.join("examples").join("everything-ws");
-    assert!(path.exists(), "the example was not built at {}", path.display());
-    path
+    mcp_testkit::tools::example("mcp-transport-ws", "everything-ws")
 }
 
 /// Starts the example on a free loopback port; returns the process and its URL.

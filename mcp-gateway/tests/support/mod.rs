@@ -3,9 +3,9 @@
 #![allow(dead_code)]
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Stdio;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::Value;
@@ -203,22 +203,9 @@ pub(crate) const POST_HEADERS: [(&str, &str); 1] = [("Accept", "application/json
 // ===== upstream servers =====
 
 /// The `--stdio` command line of our fixture server (mcp-transport-stdio's `everything-stdio`
-/// example), building it once if it is not built yet.
+/// example), built for this test's target directory and profile.
 pub(crate) fn fixture_command() -> String {
-    static PATH: OnceLock<PathBuf> = OnceLock::new();
-    let path = PATH.get_or_init(|| {
-        // .../target/debug/mcp-gateway → .../target/debug/examples/everything-stdio
-        let path = Path::new(GATEWAY).parent().unwrap().join("examples/everything-stdio");
-        if !path.is_file() {
-            let status = std::process::Command::new(env!("CARGO"))
-                .args(["build", "-p", "mcp-transport-stdio", "--example", "everything-stdio"])
-                .current_dir(env!("CARGO_MANIFEST_DIR"))
-                .status()
-                .expect("run cargo build for the everything-stdio example");
-            assert!(status.success() && path.is_file(), "cannot build {}", path.display());
-        }
-        path
-    });
+    let path = mcp_testkit::tools::example("mcp-transport-stdio", "everything-stdio");
     quote(&path.to_string_lossy())
 }
 

@@ -205,23 +205,9 @@ pub fn messages(events: &[mcp_transport_sse::sse::SseEvent]) -> Vec<Value> {
     events.iter().filter(|e| !e.data.is_empty()).map(|e| serde_json::from_str(&e.data).unwrap()).collect()
 }
 
-/// Builds (once per test binary) and returns the path of one of this crate's examples.
+/// The path of one of this crate's examples, built for this test's target directory and profile.
 pub fn example(name: &str) -> std::path::PathBuf {
-    static BUILT: std::sync::OnceLock<()> = std::sync::OnceLock::new();
-    BUILT.get_or_init(|| {
-        let status = std::process::Command::new(env!("CARGO"))
-            .args(["build", "--quiet", "-p", "mcp-transport-sse", "--examples"])
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .status()
-            .expect("run cargo to build the examples");
-        assert!(status.success(), "building the examples of mcp-transport-sse failed");
-    });
-    // This test binary is <target>/<profile>/deps/<name>; examples live in <target>/<profile>/examples.
-    let exe = std::env::current_exe().expect("the test binary's path");
-    let profile_dir = exe.parent().and_then(|deps| deps.parent()).expect("<target>/<profile>");
-    let path = profile_dir.join("examples").join(name);
-    assert!(path.exists(), "example {name} was not built at {}", path.display());
-    path
+    mcp_testkit::tools::example("mcp-transport-sse", name)
 }
 
 /// The everything-http example, running on a free loopback port; killed on drop.

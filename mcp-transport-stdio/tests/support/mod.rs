@@ -3,35 +3,11 @@
 
 use std::future::Future;
 use std::path::PathBuf;
-use std::process::Command;
-use std::sync::OnceLock;
 use std::time::Duration;
 
-/// Builds (once per test binary) and returns the path of one of this crate's examples, in the
-/// same target directory and profile as the running test.
+/// The path of one of this crate's examples, built for this test's target directory and profile.
 pub fn example(name: &str) -> PathBuf {
-    // This test binary is <target>/<profile dir>/deps/<name>; examples go to <target>/<profile dir>/examples.
-    let exe = std::env::current_exe().expect("the test binary's path");
-    let profile_dir = exe.parent().and_then(|deps| deps.parent()).expect("<target>/<profile>").to_path_buf();
-    static BUILT: OnceLock<()> = OnceLock::new();
-    BUILT.get_or_init(|| {
-        let target_dir = profile_dir.parent().expect("<target>");
-        let profile = match profile_dir.file_name().and_then(|n| n.to_str()) {
-            Some("debug") | None => "dev",
-            Some(other) => other,
-        };
-        let status = Command::new(env!("CARGO"))
-            .args(["build", "--quiet", "-p", "mcp-transport-stdio", "--examples", "--profile", profile])
-            .arg("--target-dir")
-            .arg(target_dir)
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .status()
-            .expect("run cargo to build the examples");
-        assert!(status.success(), "building the examples of mcp-transport-stdio failed");
-    });
-    let path = profile_dir.join("examples").join(name);
-    assert!(path.exists(), "example {name} was not built at {}", path.display());
-    path
+    mcp_testkit::tools::example("mcp-transport-stdio", name)
 }
 
 /// Awaits `fut`, failing the test with `what` if it takes more than 30 s.
