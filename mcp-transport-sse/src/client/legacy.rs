@@ -6,9 +6,9 @@ use std::sync::{Arc, Mutex};
 use http::StatusCode;
 use http::header::{ACCEPT, CONTENT_TYPE};
 use mcp_core::{Message, TransportError};
+use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use super::inbox::Inbox;
 use super::sse_reader::{Cursor, EventReader, Item, decode_data};
 use super::{HttpClientConfig, HttpClientError, HttpClientTransport};
 
@@ -48,13 +48,13 @@ pub async fn connect_legacy_sse(url: &str, config: HttpClientConfig) -> Result<H
     }
     let session_id = endpoint.query_pairs().find(|(k, _)| k == "sessionId").map(|(_, v)| v.into_owned());
 
-    let inbox = Arc::new(Inbox::new(config.channel_capacity));
+    let (inbound, rx) = mpsc::channel(config.channel_capacity);
     let closed = CancellationToken::new();
-    tokio::spawn(read_stream(reader, Arc::clone(&inbox), closed.clone()));
+    tokio::spawn(read_stream(reader, inbound.clone(), closed.clone()));
 
-    let sink_state = (http, endpoint, Arc::new(config), Arc::clone(&inbox), closed.clone());
+    let sink_state = (http, endpoint, Arc::new(config), inbound, closed.clone());
     let sink = futures::sink::unfold(sink_state, |state, message: Message| async move {
-        let (http, endpoint, config, inbox, closed) = &state;
+        let (http, endpoint, config, inbound, closed) = &state;
         if closed.is_cancelled() {
             return Err(TransportError::Closed);
         }
@@ -71,18 +71,22 @@ pub async fn connect_legacy_sse(url: &str, config: HttpClientConfig) -> Result<H
             tracing::warn!(%detail, "the SSE server refused a message");
             if let Some(id) = message.id().filter(|_| matches!(message, Message::Request(_))) {
                 let error = mcp_core::ErrorObject::internal_error(&detail);
-                inbox.push(Ok(Message::error(Some(id.clone()), error))).await;
+                let _ = inbound.send(Ok(Message::error(Some(id.clone()), error))).await;
             }
         }
         Ok(state)
     });
     let closer = closed.clone();
     let sink = CloseOnClose { inner: Box::pin(sink), closed: closer };
-    Ok(HttpClientTransport::new(Box::pin(sink), inbox, Arc::new(Mutex::new(session_id)), closed))
+    Ok(HttpClientTransport::new(Box::pin(sink), rx, Arc::new(Mutex::new(session_id)), closed))
 }
 
 /// Delivers the stream's `message` events; a clean end of the stream ends the transport.
-async fn read_stream(mut reader: EventReader, inbox: Arc<Inbox>, closed: CancellationToken) {
+async fn read_stream(
+    mut reader: EventReader,
+    inbound: mpsc::Sender<Result<Message, TransportError>>,
+    closed: CancellationToken,
+) {
     let mut cursor = Cursor::default();
     loop {
         let next = tokio::select! {
@@ -92,7 +96,7 @@ async fn read_stream(mut reader: EventReader, inbox: Arc<Inbox>, closed: Cancell
         let item = match next {
             None => break,
             Some(Err(err)) => {
-                inbox.push(Err(TransportError::ConnectionLost(format!("SSE stream failed: {err}")))).await;
+                let _ = inbound.send(Err(TransportError::ConnectionLost(format!("SSE stream failed: {err}")))).await;
                 break;
             }
             Some(Ok(Item::TooLarge(err))) => Err(err),
@@ -107,7 +111,7 @@ async fn read_stream(mut reader: EventReader, inbox: Arc<Inbox>, closed: Cancell
             }
         };
         tokio::select! {
-            () = inbox.push(item) => {}
+            _ = inbound.send(item) => {}
             () = closed.cancelled() => return,
         }
     }
@@ -119,8 +123,6 @@ struct CloseOnClose<S> {
     inner: std::pin::Pin<Box<S>>,
     closed: CancellationToken,
 }
-
-impl<S: futures::Sink<Message, Error = TransportError> + Send> super::transport::ClientSend for CloseOnClose<S> {}
 
 impl<S: futures::Sink<Message, Error = TransportError>> futures::Sink<Message> for CloseOnClose<S> {
     type Error = TransportError;

@@ -5,7 +5,6 @@
 
 mod config;
 mod error;
-mod inbox;
 mod legacy;
 mod sse_reader;
 mod streamable;

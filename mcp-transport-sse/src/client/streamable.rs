@@ -15,17 +15,14 @@ use std::time::Duration;
 
 use futures::future::BoxFuture;
 use futures::future::Shared;
-use futures::stream::FuturesUnordered;
-use futures::{FutureExt, Sink, StreamExt};
+use futures::{FutureExt, Sink};
 use http::StatusCode;
 use http::header::{ACCEPT, CONTENT_TYPE};
 use mcp_core::{ErrorObject, Message, RequestId, TransportError};
-use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, oneshot};
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
 use tokio_util::sync::{CancellationToken, PollSemaphore};
 
-use super::inbox::Inbox;
 use super::sse_reader::{Cursor, EventReader, Item, decode_data};
-use super::transport::ClientSend;
 use super::{HttpClientConfig, HttpClientError, HttpClientTransport};
 
 const SESSION_ID: &str = "mcp-session-id";
@@ -38,7 +35,7 @@ const PROTOCOL_VERSION: &str = "mcp-protocol-version";
 pub fn connect_streamable_http(url: &str, config: HttpClientConfig) -> Result<HttpClientTransport, HttpClientError> {
     let url = reqwest::Url::parse(url).map_err(|_| HttpClientError::InvalidUrl(url.to_owned()))?;
     let http = config.build_http()?;
-    let inbox = Arc::new(Inbox::new(config.channel_capacity));
+    let (inbound, rx) = mpsc::channel(config.channel_capacity);
     let session_id = Arc::new(Mutex::new(None));
     let closed = CancellationToken::new();
     let inner = Arc::new(Inner {
@@ -48,7 +45,7 @@ pub fn connect_streamable_http(url: &str, config: HttpClientConfig) -> Result<Ht
         config,
         session_id: Arc::clone(&session_id),
         version: Mutex::new(None),
-        inbox: Arc::clone(&inbox),
+        inbound,
         closed: closed.clone(),
         sending: AtomicUsize::new(0),
         sent: Notify::new(),
@@ -58,10 +55,9 @@ pub fn connect_streamable_http(url: &str, config: HttpClientConfig) -> Result<Ht
         inner,
         permit: None,
         last_gate: None,
-        posts: FuturesUnordered::new(),
         closing: None,
     };
-    Ok(HttpClientTransport::new(Box::pin(sink), inbox, session_id, closed))
+    Ok(HttpClientTransport::new(Box::pin(sink), rx, session_id, closed))
 }
 
 struct Inner {
@@ -71,7 +67,7 @@ struct Inner {
     permits: Arc<Semaphore>,
     session_id: Arc<Mutex<Option<String>>>,
     version: Mutex<Option<String>>,
-    inbox: Arc<Inbox>,
+    inbound: mpsc::Sender<Result<Message, TransportError>>,
     closed: CancellationToken,
     /// POSTs whose response headers have not arrived: close waits for them.
     sending: AtomicUsize,
@@ -99,7 +95,7 @@ impl Inner {
             self.sniff_version(message);
         }
         tokio::select! {
-            () = self.inbox.push(item) => {}
+            _ = self.inbound.send(item) => {}
             () = self.closed.cancelled() => {}
         }
     }
@@ -175,9 +171,6 @@ struct ClientSink {
     permit: Option<OwnedSemaphorePermit>,
     /// Fires when the latest ordering message (see [`Gate`]) reached the server.
     last_gate: Option<Shared<oneshot::Receiver<()>>>,
-    /// The POSTs under way, each up to the end of its response; driven by
-    /// [`ClientSend::poll_requests`], so a round trip costs no task hand-off on this side.
-    posts: FuturesUnordered<BoxFuture<'static, ()>>,
     closing: Option<BoxFuture<'static, ()>>,
 }
 
@@ -239,23 +232,11 @@ impl Sink<Message> for ClientSink {
             self.last_gate = Some(opened.shared());
         }
         self.inner.sending.fetch_add(1, Ordering::AcqRel);
-        let post = post(Arc::clone(&self.inner), message, is_init, gate, permit);
-        self.posts.push(Box::pin(post));
+        tokio::spawn(post(Arc::clone(&self.inner), message, is_init, gate, permit));
         Ok(())
     }
 
-    /// Flushed once the server took every notification and response sent (their POSTs got a
-    /// response head, or failed), and every request's POST started. A request's answer (which may
-    /// take long, and in a JSON response only comes with the head) arrives on the transport's
-    /// stream, read as the stream is polled.
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), TransportError>> {
-        self.as_mut().poll_requests(cx);
-        if let Some(gate) = self.last_gate.as_mut() {
-            if gate.poll_unpin(cx).is_pending() {
-                return Poll::Pending;
-            }
-            self.last_gate = None;
-        }
+    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<Result<(), TransportError>> {
         Poll::Ready(Ok(()))
     }
 
@@ -268,12 +249,6 @@ impl Sink<Message> for ClientSink {
             Some(Poll::Pending) => Poll::Pending,
             _ => Poll::Ready(Ok(())),
         }
-    }
-}
-
-impl ClientSend for ClientSink {
-    fn poll_requests(mut self: Pin<&mut Self>, cx: &mut Context<'_>) {
-        while let Poll::Ready(Some(())) = self.posts.poll_next_unpin(cx) {}
     }
 }
 

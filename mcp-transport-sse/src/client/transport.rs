@@ -7,19 +7,8 @@ use std::task::{Context, Poll};
 
 use futures::{Sink, Stream};
 use mcp_core::{Message, TransportError};
-
-use super::inbox::Inbox;
+use tokio::sync::mpsc;
 use tokio_util::sync::{CancellationToken, DropGuard, WaitForCancellationFutureOwned};
-
-/// The sending half of an HTTP client transport.
-pub(crate) trait ClientSend: Sink<Message, Error = TransportError> + Send {
-    /// Drives the HTTP requests this half started, whose responses feed the transport's stream.
-    /// Called on every poll of the transport, sending or receiving, so that a request runs in
-    /// the task that uses the transport rather than in a task of its own.
-    fn poll_requests(self: Pin<&mut Self>, cx: &mut Context<'_>) {
-        let _ = cx;
-    }
-}
 
 /// A client-side HTTP transport: what is sent becomes POSTs, what the server sends (in POST
 /// responses and SSE streams) comes out of the stream.
@@ -27,20 +16,13 @@ pub(crate) trait ClientSend: Sink<Message, Error = TransportError> + Send {
 /// # Cancel safety
 /// Receiving is cancel-safe: messages wait in a bounded queue, never in the future.
 ///
-/// # Driving
-/// The HTTP requests behind sent messages run inside the transport, not in tasks of their own:
-/// they make progress while the transport is polled. Flushing completes once the server took
-/// every notification and response sent (their POSTs got a response head) and every request's
-/// POST started; answers are read while the stream is polled. A session engine such as
-/// `mcp-peer` does both all the time.
-///
 /// # Errors
 /// A fatal error item ends the stream; its source is an
 /// [`HttpClientError`](super::HttpClientError), [`SessionExpired`](super::HttpClientError::SessionExpired)
 /// when the server forgot the session (initialize again on a new transport).
 pub struct HttpClientTransport {
-    sink: Pin<Box<dyn ClientSend>>,
-    inbox: Arc<Inbox>,
+    sink: Pin<Box<dyn Sink<Message, Error = TransportError> + Send>>,
+    inbound: mpsc::Receiver<Result<Message, TransportError>>,
     session_id: Arc<Mutex<Option<String>>>,
     closed: Pin<Box<WaitForCancellationFutureOwned>>,
     ended: bool,
@@ -58,14 +40,14 @@ impl std::fmt::Debug for HttpClientTransport {
 
 impl HttpClientTransport {
     pub(crate) fn new(
-        sink: Pin<Box<dyn ClientSend>>,
-        inbox: Arc<Inbox>,
+        sink: Pin<Box<dyn Sink<Message, Error = TransportError> + Send>>,
+        inbound: mpsc::Receiver<Result<Message, TransportError>>,
         session_id: Arc<Mutex<Option<String>>>,
         closed: CancellationToken,
     ) -> Self {
         Self {
             sink,
-            inbox,
+            inbound,
             session_id,
             closed: Box::pin(closed.clone().cancelled_owned()),
             ended: false,
@@ -83,7 +65,6 @@ impl Sink<Message> for HttpClientTransport {
     type Error = TransportError;
 
     fn poll_ready(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), TransportError>> {
-        self.sink.as_mut().poll_requests(cx);
         self.sink.as_mut().poll_ready(cx)
     }
 
@@ -92,12 +73,10 @@ impl Sink<Message> for HttpClientTransport {
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), TransportError>> {
-        self.sink.as_mut().poll_requests(cx);
         self.sink.as_mut().poll_flush(cx)
     }
 
     fn poll_close(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), TransportError>> {
-        self.sink.as_mut().poll_requests(cx);
         self.sink.as_mut().poll_close(cx)
     }
 }
@@ -109,15 +88,16 @@ impl Stream for HttpClientTransport {
         if self.ended {
             return Poll::Ready(None);
         }
-        // Messages the POSTs deliver while driven here are read right below, without a wake-up.
-        self.inbox.begin_read();
-        self.sink.as_mut().poll_requests(cx);
-        match self.inbox.poll_pop(cx) {
-            Poll::Ready(item) => {
+        match self.inbound.poll_recv(cx) {
+            Poll::Ready(Some(item)) => {
                 if item.as_ref().is_err_and(TransportError::is_fatal) {
                     self.ended = true;
                 }
                 Poll::Ready(Some(item))
+            }
+            Poll::Ready(None) => {
+                self.ended = true;
+                Poll::Ready(None)
             }
             // Nothing queued: the stream ends once the transport is closed.
             Poll::Pending => match self.closed.as_mut().poll(cx) {
