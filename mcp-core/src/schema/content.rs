@@ -5,12 +5,16 @@
 //! sampling (2025-11-25). A block of a type this crate does not know decodes as
 //! [`Content::Unknown`] and is written back unchanged.
 
+use std::fmt;
+
+use serde::de::value::{BorrowedStrDeserializer, MapAccessDeserializer};
+use serde::de::{DeserializeSeed, Error as _, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
 
 use super::base::{Annotations, Icon, JsonObject, Meta};
 use super::resources::{BlobResourceContents, ResourceContents, TextResourceContents};
-use super::serde_util::{from_map, impl_has_meta, present, tagged_object};
+use super::serde_util::{from_map, impl_has_meta, present};
 use super::tag;
 
 // ===== Content =====
@@ -105,9 +109,19 @@ impl Serialize for Content {
 
 impl<'de> Deserialize<'de> for Content {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let (map, kind) = tagged_object(d, "a content block", "type")?;
-        let Some(kind) = kind else {
-            return Err(serde::de::Error::custom("a content block needs a \"type\""));
+        d.deserialize_map(ContentVisitor)
+    }
+}
+
+impl Content {
+    /// Decodes a block already read into a map (the slow path: `"type"` was not its first key).
+    fn from_object<E: serde::de::Error>(map: JsonObject) -> Result<Self, E> {
+        let kind = match map.get("type") {
+            None => return Err(E::custom("a content block needs a \"type\"")),
+            Some(Value::String(kind)) => kind.clone(),
+            Some(other) => {
+                return Err(E::custom(format_args!("a content block: \"type\" must be a string, found {other}")));
+            }
         };
         match kind.as_str() {
             tag::Text::VALUE => from_map(map).map(Self::Text),
@@ -119,6 +133,92 @@ impl<'de> Deserialize<'de> for Content {
             tag::ToolResult::VALUE => from_map(map).map(Self::ToolResult),
             _ => Ok(Self::Unknown(map)),
         }
+    }
+}
+
+/// Decodes a content block in one pass when `"type"` is its first key (as every SDK writes it):
+/// the rest of the object goes straight into the block's struct, with the tag handed back in
+/// front. Otherwise the object is collected into a map first and decoded from there.
+struct ContentVisitor;
+
+impl<'de> Visitor<'de> for ContentVisitor {
+    type Value = Content;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a content block (a JSON object with a \"type\")")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Content, A::Error> {
+        let Some(first) = map.next_key::<String>()? else {
+            return Err(A::Error::custom("a content block needs a \"type\""));
+        };
+        if first != "type" {
+            let mut object = JsonObject::new();
+            object.insert(first, map.next_value()?);
+            while let Some((key, value)) = map.next_entry::<String, Value>()? {
+                object.insert(key, value);
+            }
+            return Content::from_object(object);
+        }
+        let kind = match map.next_value::<Value>()? {
+            Value::String(kind) => kind,
+            other => {
+                return Err(A::Error::custom(format_args!(
+                    "a content block: \"type\" must be a string, found {other}"
+                )));
+            }
+        };
+        fn rest<'de, T: Deserialize<'de>, A: MapAccess<'de>>(tag: &'static str, map: A) -> Result<T, A::Error> {
+            T::deserialize(MapAccessDeserializer::new(TagFirst { tag: Some(tag), key_sent: false, map }))
+        }
+        match kind.as_str() {
+            tag::Text::VALUE => rest(tag::Text::VALUE, map).map(Content::Text),
+            tag::Image::VALUE => rest(tag::Image::VALUE, map).map(Content::Image),
+            tag::Audio::VALUE => rest(tag::Audio::VALUE, map).map(Content::Audio),
+            tag::ResourceLink::VALUE => rest(tag::ResourceLink::VALUE, map).map(Content::ResourceLink),
+            tag::Resource::VALUE => rest(tag::Resource::VALUE, map).map(Content::Resource),
+            tag::ToolUse::VALUE => rest(tag::ToolUse::VALUE, map).map(Content::ToolUse),
+            tag::ToolResult::VALUE => rest(tag::ToolResult::VALUE, map).map(Content::ToolResult),
+            _ => {
+                let mut object = JsonObject::new();
+                object.insert("type".to_owned(), Value::String(kind));
+                while let Some((key, value)) = map.next_entry::<String, Value>()? {
+                    object.insert(key, value);
+                }
+                Ok(Content::Unknown(object))
+            }
+        }
+    }
+}
+
+/// The remaining entries of a map whose `"type"` key was already read, with `"type": tag` given
+/// back as the first entry.
+struct TagFirst<A> {
+    tag: Option<&'static str>,
+    key_sent: bool,
+    map: A,
+}
+
+impl<'de, A: MapAccess<'de>> MapAccess<'de> for TagFirst<A> {
+    type Error = A::Error;
+
+    fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, A::Error> {
+        if !self.key_sent {
+            self.key_sent = true;
+            return seed.deserialize(BorrowedStrDeserializer::new("type")).map(Some);
+        }
+        self.map.next_key_seed(seed)
+    }
+
+    fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, A::Error> {
+        match self.tag.take() {
+            Some(tag) => seed.deserialize(BorrowedStrDeserializer::new(tag)),
+            None => self.map.next_value_seed(seed),
+        }
+    }
+
+    fn size_hint(&self) -> Option<usize> {
+        self.map.size_hint().map(|n| n + usize::from(self.tag.is_some()))
     }
 }
 
@@ -424,6 +524,64 @@ mod tests {
         assert!(serde_json::from_value::<Content>(json!({"type": "text"})).is_err());
         assert!(serde_json::from_value::<Content>(json!({"text": "no type"})).is_err());
         assert!(serde_json::from_value::<Content>(json!("text")).is_err());
+    }
+
+    /// The one-pass path ("type" first, as SDKs write blocks) and the collecting path (any other
+    /// order, e.g. a `Value` whose keys are sorted) decode alike, keep unknown fields and give
+    /// the same errors.
+    #[test]
+    fn both_key_orders_decode_alike() {
+        let cases = [
+            (r#"{"type":"text","text":"hi","x-extra":[1]}"#, r#"{"text":"hi","x-extra":[1],"type":"text"}"#),
+            (
+                r#"{"type":"image","data":"AA==","mimeType":"image/png","annotations":{"priority":0.5}}"#,
+                r#"{"mimeType":"image/png","data":"AA==","annotations":{"priority":0.5},"type":"image"}"#,
+            ),
+            (
+                r#"{"type":"resource","resource":{"uri":"a:b","text":"t"},"_meta":{"k":1}}"#,
+                r#"{"resource":{"uri":"a:b","text":"t"},"_meta":{"k":1},"type":"resource"}"#,
+            ),
+            (
+                r#"{"type":"resource_link","uri":"a:b","name":"n"}"#,
+                r#"{"uri":"a:b","name":"n","type":"resource_link"}"#,
+            ),
+            (r#"{"type":"hologram","frames":[1,2]}"#, r#"{"frames":[1,2],"type":"hologram"}"#),
+        ];
+        for (tag_first, tag_last) in cases {
+            let a: Content = serde_json::from_str(tag_first).unwrap_or_else(|e| panic!("{tag_first}: {e}"));
+            let b: Content = serde_json::from_str(tag_last).unwrap_or_else(|e| panic!("{tag_last}: {e}"));
+            assert_eq!(a, b, "{tag_first}");
+            let value: Value = serde_json::from_str(tag_first).unwrap();
+            assert_eq!(serde_json::to_value(&a).unwrap(), value, "{tag_first} round trip");
+            assert_eq!(serde_json::from_value::<Content>(value).unwrap(), a, "{tag_first} from a Value");
+        }
+        for bad in [
+            r#"{"type":"text"}"#,
+            r#"{"text":"hi"}"#,
+            r#"{"type":5,"text":"hi"}"#,
+            r#"{"text":"hi","type":5}"#,
+            r#"{"type":"text","text":"hi","type":"text"}"#,
+            r#"{}"#,
+            r#""text""#,
+            r#"[{"type":"text","text":"hi"}]"#,
+        ] {
+            assert!(serde_json::from_str::<Content>(bad).is_err(), "{bad} decoded");
+        }
+        let err = serde_json::from_str::<Content>(r#"{"type":5}"#).unwrap_err().to_string();
+        assert!(err.contains("\"type\" must be a string"), "{err}");
+        let err = serde_json::from_str::<Content>(r#"{"text":"hi"}"#).unwrap_err().to_string();
+        assert!(err.contains("needs a \"type\""), "{err}");
+    }
+
+    /// Inside a result with unknown fields (decoded through serde's buffered flatten path).
+    #[test]
+    fn blocks_decode_inside_a_tool_result() {
+        let text = r#"{"content":[{"type":"text","text":"a"},{"text":"b","type":"text"},{"type":"x","y":1}],"isError":false,"z":true}"#;
+        let result: super::super::CallToolResult = serde_json::from_str(text).unwrap();
+        assert_eq!(result.content[0], Content::text("a"));
+        assert_eq!(result.content[1], Content::text("b"));
+        assert_eq!(result.content[2].kind(), "x");
+        assert_eq!(result.extra.get("z"), Some(&Value::Bool(true)));
     }
 
     #[test]
