@@ -182,3 +182,51 @@ impl crate::measure::Caller for RawHttpCaller {
         assert!(data.is_some(), "HTTP echo answered {text}");
     }
 }
+
+/// Serves `kind` (`ours`, `rmcp` or `raw`) on 127.0.0.1:0 in this process, prints its URL on
+/// stdout and returns when stdin closes (the parent exited or dropped us).
+pub async fn serve_http_until_stdin_closes(kind: &str) {
+    use tokio::io::AsyncReadExt;
+    let url = match kind {
+        "ours" => our_server().await,
+        "rmcp" => rmcp_server().await,
+        "raw" => raw_server().await,
+        other => panic!("unknown --serve-http {other}"),
+    };
+    println!("{url}");
+    let mut sink = Vec::new();
+    let _ = tokio::io::stdin().read_to_end(&mut sink).await;
+}
+
+/// A Streamable HTTP server of one kind running in a child process of the bench (as servers are
+/// deployed: its own process and runtime), killed when dropped.
+pub struct ServerProcess {
+    /// The server's endpoint.
+    pub url: String,
+    _child: tokio::process::Child,
+}
+
+impl ServerProcess {
+    /// Starts `exe --serve-http kind` and waits (up to 30 s) for the URL it prints.
+    pub async fn start(exe: &std::path::Path, kind: &str) -> Self {
+        use tokio::io::AsyncBufReadExt;
+        let mut child = tokio::process::Command::new(exe)
+            .args(["--serve-http", kind])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::inherit())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("spawn the bench as an HTTP server");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let mut line = String::new();
+        let mut reader = tokio::io::BufReader::new(stdout);
+        tokio::time::timeout(Duration::from_secs(30), reader.read_line(&mut line))
+            .await
+            .unwrap_or_else(|_| panic!("--serve-http {kind} printed its URL within 30 s"))
+            .expect("read the server's URL");
+        let url = line.trim().to_owned();
+        assert!(url.starts_with("http://127.0.0.1:"), "--serve-http {kind} printed {url:?}");
+        Self { url, _child: child }
+    }
+}
