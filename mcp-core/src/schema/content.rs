@@ -546,6 +546,10 @@ mod tests {
                 r#"{"uri":"a:b","name":"n","type":"resource_link"}"#,
             ),
             (r#"{"type":"hologram","frames":[1,2]}"#, r#"{"frames":[1,2],"type":"hologram"}"#),
+            (
+                r#"{"type":"tool_result","toolUseId":"t","content":[],"structuredContent":null}"#,
+                r#"{"toolUseId":"t","content":[],"structuredContent":null,"type":"tool_result"}"#,
+            ),
         ];
         for (tag_first, tag_last) in cases {
             let a: Content = serde_json::from_str(tag_first).unwrap_or_else(|e| panic!("{tag_first}: {e}"));
