@@ -7,14 +7,14 @@
 
 use std::fmt;
 
-use serde::de::value::{BorrowedStrDeserializer, MapAccessDeserializer};
+use serde::de::value::{BorrowedStrDeserializer, MapAccessDeserializer, MapDeserializer};
 use serde::de::{DeserializeSeed, Error as _, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
 
 use super::base::{Annotations, Icon, JsonObject, Meta};
 use super::resources::{BlobResourceContents, ResourceContents, TextResourceContents};
-use super::serde_util::{from_map, impl_has_meta, present};
+use super::serde_util::{impl_has_meta, present};
 use super::tag;
 
 // ===== Content =====
@@ -113,32 +113,10 @@ impl<'de> Deserialize<'de> for Content {
     }
 }
 
-impl Content {
-    /// Decodes a block already read into a map (the slow path: `"type"` was not its first key).
-    fn from_object<E: serde::de::Error>(map: JsonObject) -> Result<Self, E> {
-        let kind = match map.get("type") {
-            None => return Err(E::custom("a content block needs a \"type\"")),
-            Some(Value::String(kind)) => kind.clone(),
-            Some(other) => {
-                return Err(E::custom(format_args!("a content block: \"type\" must be a string, found {other}")));
-            }
-        };
-        match kind.as_str() {
-            tag::Text::VALUE => from_map(map).map(Self::Text),
-            tag::Image::VALUE => from_map(map).map(Self::Image),
-            tag::Audio::VALUE => from_map(map).map(Self::Audio),
-            tag::ResourceLink::VALUE => from_map(map).map(Self::ResourceLink),
-            tag::Resource::VALUE => from_map(map).map(Self::Resource),
-            tag::ToolUse::VALUE => from_map(map).map(Self::ToolUse),
-            tag::ToolResult::VALUE => from_map(map).map(Self::ToolResult),
-            _ => Ok(Self::Unknown(map)),
-        }
-    }
-}
-
 /// Decodes a content block in one pass when `"type"` is its first key (as every SDK writes it):
 /// the rest of the object goes straight into the block's struct, with the tag handed back in
-/// front. Otherwise the object is collected into a map first and decoded from there.
+/// front. Otherwise the object is collected into a map first, and its other entries are decoded
+/// the same way.
 struct ContentVisitor;
 
 impl<'de> Visitor<'de> for ContentVisitor {
@@ -152,41 +130,45 @@ impl<'de> Visitor<'de> for ContentVisitor {
         let Some(first) = map.next_key::<String>()? else {
             return Err(A::Error::custom("a content block needs a \"type\""));
         };
-        if first != "type" {
+        if first == "type" {
+            let kind = map.next_value()?;
+            return decode_tagged(kind, map);
+        }
+        let mut object = JsonObject::new();
+        object.insert(first, map.next_value()?);
+        while let Some((key, value)) = map.next_entry::<String, Value>()? {
+            object.insert(key, value);
+        }
+        let Some(kind) = object.remove("type") else {
+            return Err(A::Error::custom("a content block needs a \"type\""));
+        };
+        decode_tagged(kind, MapDeserializer::<_, serde_json::Error>::new(object.into_iter())).map_err(A::Error::custom)
+    }
+}
+
+/// Decodes the block of type `kind` from the entries of `map` other than `"type"`.
+fn decode_tagged<'de, A: MapAccess<'de>>(kind: Value, mut map: A) -> Result<Content, A::Error> {
+    let Value::String(kind) = kind else {
+        return Err(A::Error::custom(format_args!("a content block: \"type\" must be a string, found {kind}")));
+    };
+    fn rest<'de, T: Deserialize<'de>, A: MapAccess<'de>>(tag: &'static str, map: A) -> Result<T, A::Error> {
+        T::deserialize(MapAccessDeserializer::new(TagFirst { tag: Some(tag), key_sent: false, map }))
+    }
+    match kind.as_str() {
+        tag::Text::VALUE => rest(tag::Text::VALUE, map).map(Content::Text),
+        tag::Image::VALUE => rest(tag::Image::VALUE, map).map(Content::Image),
+        tag::Audio::VALUE => rest(tag::Audio::VALUE, map).map(Content::Audio),
+        tag::ResourceLink::VALUE => rest(tag::ResourceLink::VALUE, map).map(Content::ResourceLink),
+        tag::Resource::VALUE => rest(tag::Resource::VALUE, map).map(Content::Resource),
+        tag::ToolUse::VALUE => rest(tag::ToolUse::VALUE, map).map(Content::ToolUse),
+        tag::ToolResult::VALUE => rest(tag::ToolResult::VALUE, map).map(Content::ToolResult),
+        _ => {
             let mut object = JsonObject::new();
-            object.insert(first, map.next_value()?);
+            object.insert("type".to_owned(), Value::String(kind));
             while let Some((key, value)) = map.next_entry::<String, Value>()? {
                 object.insert(key, value);
             }
-            return Content::from_object(object);
-        }
-        let kind = match map.next_value::<Value>()? {
-            Value::String(kind) => kind,
-            other => {
-                return Err(A::Error::custom(format_args!(
-                    "a content block: \"type\" must be a string, found {other}"
-                )));
-            }
-        };
-        fn rest<'de, T: Deserialize<'de>, A: MapAccess<'de>>(tag: &'static str, map: A) -> Result<T, A::Error> {
-            T::deserialize(MapAccessDeserializer::new(TagFirst { tag: Some(tag), key_sent: false, map }))
-        }
-        match kind.as_str() {
-            tag::Text::VALUE => rest(tag::Text::VALUE, map).map(Content::Text),
-            tag::Image::VALUE => rest(tag::Image::VALUE, map).map(Content::Image),
-            tag::Audio::VALUE => rest(tag::Audio::VALUE, map).map(Content::Audio),
-            tag::ResourceLink::VALUE => rest(tag::ResourceLink::VALUE, map).map(Content::ResourceLink),
-            tag::Resource::VALUE => rest(tag::Resource::VALUE, map).map(Content::Resource),
-            tag::ToolUse::VALUE => rest(tag::ToolUse::VALUE, map).map(Content::ToolUse),
-            tag::ToolResult::VALUE => rest(tag::ToolResult::VALUE, map).map(Content::ToolResult),
-            _ => {
-                let mut object = JsonObject::new();
-                object.insert("type".to_owned(), Value::String(kind));
-                while let Some((key, value)) = map.next_entry::<String, Value>()? {
-                    object.insert(key, value);
-                }
-                Ok(Content::Unknown(object))
-            }
+            Ok(Content::Unknown(object))
         }
     }
 }
