@@ -20,7 +20,7 @@
 //! assert!(codec.decode(&mut buf).is_none()); // the rest of the line has not arrived yet
 //! ```
 
-use bytes::{Buf, BufMut, BytesMut};
+use bytes::{Buf, BytesMut};
 
 use crate::jsonrpc::Message;
 use crate::transport::TransportError;
@@ -151,10 +151,9 @@ impl LineCodec {
 
     /// Appends `msg` as one line to `dst`.
     pub fn encode(&self, msg: &Message, dst: &mut BytesMut) {
-        let mut writer = dst.writer();
-        // Writing into a BytesMut cannot fail and a Message always serializes.
-        let _ = serde_json::to_writer(&mut writer, msg);
-        writer.into_inner().put_u8(b'\n');
+        dst.reserve(crate::encode::size_hint(msg) + 1);
+        crate::encode::message(msg, dst);
+        dst.extend_from_slice(b"\n");
     }
 }
 

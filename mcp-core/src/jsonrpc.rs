@@ -505,12 +505,16 @@ impl Message {
     /// [`DecodeError::Invalid`] when they are JSON but not a JSON-RPC 2.0 message (answer -32600
     /// with the id, when one could be read).
     pub fn from_slice(bytes: &[u8]) -> Result<Self, DecodeError> {
-        // serde_json does not validate UTF-8 in values it skips, so check the whole frame once.
+        // serde_json does not validate UTF-8 in values it skips, so check the whole frame once
+        // and parse the text from then on (which also spares serde_json a check per string).
         let text = std::str::from_utf8(bytes).map_err(|e| DecodeError::Parse(format!("invalid UTF-8: {e}")))?;
-        let bytes = text.as_bytes();
-        let first = bytes.iter().copied().find(|b| !b.is_ascii_whitespace());
+        Self::decode_text(text)
+    }
+
+    fn decode_text(text: &str) -> Result<Self, DecodeError> {
+        let first = text.bytes().find(|b| !b.is_ascii_whitespace());
         if first == Some(b'[') {
-            let items: Vec<Box<RawValue>> = serde_json::from_slice(bytes).map_err(|e| classify(&e, bytes))?;
+            let items: Vec<&RawValue> = serde_json::from_str(text).map_err(|e| classify(&e, text))?;
             if items.is_empty() {
                 return Err(DecodeError::Invalid { id: None, detail: "empty batch".into() });
             }
@@ -519,24 +523,24 @@ impl Message {
                 if item.get().starts_with('[') {
                     return Err(DecodeError::Invalid { id: None, detail: "a batch must not contain a batch".into() });
                 }
-                messages.push(decode_single(item.get().as_bytes())?);
+                messages.push(decode_single(item.get())?);
             }
             return Ok(Self::Batch(messages));
         }
-        decode_single(bytes)
+        decode_single(text)
     }
 
-    /// Encodes the message as compact JSON (never containing a raw newline).
+    /// Encodes the message as compact JSON on one line: a line break that a raw value kept
+    /// between its tokens (a pretty-printed body does) is written as a space.
     pub fn to_vec(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(128);
+        let mut out = Vec::with_capacity(crate::encode::size_hint(self));
         self.write_to(&mut out);
         out
     }
 
-    /// Appends the compact JSON encoding to `out`.
+    /// Appends the encoding of [`to_vec`](Self::to_vec) to `out`.
     pub fn write_to(&self, out: &mut Vec<u8>) {
-        // Writing to a Vec cannot fail and every part of a Message serializes infallibly.
-        let _ = serde_json::to_writer(out, self);
+        crate::encode::message(self, out);
     }
 }
 
@@ -545,7 +549,7 @@ impl std::str::FromStr for Message {
 
     /// Decodes from a string; see [`Message::from_slice`].
     fn from_str(text: &str) -> Result<Self, DecodeError> {
-        Self::from_slice(text.as_bytes())
+        Self::decode_text(text)
     }
 }
 
@@ -600,7 +604,7 @@ impl Serialize for Message {
 impl<'de> Deserialize<'de> for Message {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let raw = Box::<RawValue>::deserialize(deserializer)?;
-        Message::from_slice(raw.get().as_bytes()).map_err(D::Error::custom)
+        Message::decode_text(raw.get()).map_err(D::Error::custom)
     }
 }
 
@@ -658,8 +662,8 @@ struct Envelope<'a> {
     error: Option<Option<ErrorObject>>,
 }
 
-fn decode_single(bytes: &[u8]) -> Result<Message, DecodeError> {
-    let env: Envelope<'_> = serde_json::from_slice(bytes).map_err(|e| classify(&e, bytes))?;
+fn decode_single(text: &str) -> Result<Message, DecodeError> {
+    let env: Envelope<'_> = serde_json::from_str(text).map_err(|e| classify(&e, text))?;
     let id = env.id.clone().flatten();
     let invalid = |detail: &str| DecodeError::Invalid { id: id.clone(), detail: detail.to_owned() };
     match env.jsonrpc.map(RawValue::get) {
@@ -691,12 +695,12 @@ fn decode_single(bytes: &[u8]) -> Result<Message, DecodeError> {
 
 /// Tells JSON syntax errors (-32700) from shape errors (-32600), salvaging the id if possible.
 #[cold]
-fn classify(err: &serde_json::Error, bytes: &[u8]) -> DecodeError {
+fn classify(err: &serde_json::Error, text: &str) -> DecodeError {
     use serde_json::error::Category;
     match err.classify() {
         Category::Syntax | Category::Eof | Category::Io => DecodeError::Parse(err.to_string()),
         Category::Data => {
-            let id = serde_json::from_slice::<serde_json::Value>(bytes)
+            let id = serde_json::from_str::<serde_json::Value>(text)
                 .ok()
                 .and_then(|v| v.get("id").cloned())
                 .and_then(|id| serde_json::from_value::<RequestId>(id).ok());

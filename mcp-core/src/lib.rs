@@ -35,6 +35,7 @@
 #![deny(missing_docs)]
 
 pub mod codec;
+mod encode;
 pub mod jsonrpc;
 pub mod memory;
 pub mod principal;

@@ -3,7 +3,8 @@
 
 use bytes::BytesMut;
 use mcp_core::codec::{LineCodec, encode_line};
-use mcp_core::{Message, TransportError};
+use mcp_core::jsonrpc::Notification;
+use mcp_core::{ErrorObject, Message, RequestId, TransportError};
 use proptest::prelude::*;
 
 /// Decodes `input` fed in chunks at the given split points, then the end of input.
@@ -49,8 +50,46 @@ fn arb_message() -> impl Strategy<Value = Message> {
     ]
 }
 
+/// Messages of every kind whose strings need escaping: quotes, backslashes, control
+/// characters, non-ASCII.
+fn arb_any_message() -> impl Strategy<Value = Message> {
+    let text = "[ -~\\n\\t\\r\"\\\\\u{0}\u{1f}\u{7f}\u{e9}\u{2028}\u{1F600}]{0,24}";
+    let id = prop_oneof![any::<i64>().prop_map(RequestId::Number), text.prop_map(RequestId::String)];
+    let single = prop_oneof![
+        (id.clone(), text, text)
+            .prop_map(|(id, m, t)| Message::request(id, m, &serde_json::json!({ "t": t })).unwrap()),
+        (text, prop::option::of(text)).prop_map(|(m, t)| match t {
+            Some(t) => Message::notification(m, &serde_json::json!([t, 1.5, null, true])).unwrap(),
+            None => Message::Notification(Notification { method: m, params: None, related_request: None }),
+        }),
+        (id.clone(), text).prop_map(|(id, t)| Message::response(id, &serde_json::json!({ "text": t })).unwrap()),
+        (prop::option::of(id), any::<i64>(), text, prop::option::of(text)).prop_map(|(id, code, m, data)| {
+            let error = ErrorObject::new(code, m);
+            Message::error(
+                id,
+                match data {
+                    Some(d) => error.with_data(&d),
+                    None => error,
+                },
+            )
+        }),
+    ];
+    prop_oneof![
+        3 => single.clone(),
+        1 => prop::collection::vec(single, 1..4).prop_map(Message::Batch),
+    ]
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    #[test]
+    fn the_wire_encoder_writes_what_serde_writes_and_decodes_back(msg in arb_any_message()) {
+        let wire = msg.to_vec();
+        prop_assert_eq!(&wire, &serde_json::to_vec(&msg).unwrap());
+        prop_assert!(!wire.contains(&b'\n'));
+        prop_assert_eq!(Message::from_slice(&wire).unwrap(), msg);
+    }
 
     #[test]
     fn any_chunking_yields_the_same_messages(
