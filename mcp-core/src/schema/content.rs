@@ -14,7 +14,7 @@ use serde_json::Value;
 
 use super::base::{Annotations, Icon, JsonObject, Meta};
 use super::resources::{BlobResourceContents, ResourceContents, TextResourceContents};
-use super::serde_util::{impl_has_meta, present};
+use super::serde_util::{deserialize_with_extra, impl_has_meta, present};
 use super::tag;
 
 // ===== Content =====
@@ -238,7 +238,7 @@ impl From<&str> for Content {
 // ===== the block types =====
 
 /// Text.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct TextContent {
     /// Always `"text"`.
     #[serde(rename = "type")]
@@ -246,15 +246,22 @@ pub struct TextContent {
     /// The text.
     pub text: String,
     /// Display hints.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub annotations: Option<Annotations>,
     /// Metadata (2025-06-18).
-    #[serde(rename = "_meta", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "_meta", skip_serializing_if = "Option::is_none")]
     pub meta: Option<Meta>,
     /// Fields this crate does not know, kept so that they survive a round trip.
     #[serde(flatten)]
     pub extra: JsonObject,
 }
+
+deserialize_with_extra!(TextContent, "a text content block", {
+    kind: "type" => required,
+    text: "text" => required,
+    annotations: "annotations" => optional,
+    meta: "_meta" => optional,
+});
 
 impl TextContent {
     /// A text block.

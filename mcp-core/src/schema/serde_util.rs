@@ -60,6 +60,114 @@ pub(crate) fn tagged_object<'de, D: Deserializer<'de>>(d: D, what: &str, key: &s
     Ok((map, tag))
 }
 
+/// An object key, borrowed from the input when it holds no escapes.
+pub(crate) enum Key<'de> {
+    Borrowed(&'de str),
+    Owned(String),
+}
+
+impl Key<'_> {
+    pub(crate) fn as_str(&self) -> &str {
+        match self {
+            Key::Borrowed(s) => s,
+            Key::Owned(s) => s,
+        }
+    }
+
+    pub(crate) fn into_string(self) -> String {
+        match self {
+            Key::Borrowed(s) => s.to_owned(),
+            Key::Owned(s) => s,
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Key<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+        impl<'de> serde::de::Visitor<'de> for KeyVisitor {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an object key")
+            }
+            fn visit_borrowed_str<E: serde::de::Error>(self, v: &'de str) -> Result<Key<'de>, E> {
+                Ok(Key::Borrowed(v))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Key<'de>, E> {
+                Ok(Key::Owned(v.to_owned()))
+            }
+            fn visit_string<E: serde::de::Error>(self, v: String) -> Result<Key<'de>, E> {
+                Ok(Key::Owned(v))
+            }
+        }
+        d.deserialize_str(KeyVisitor)
+    }
+}
+
+// How `deserialize_with_extra!` finishes a field from what it read (`None`: the key was absent).
+
+/// An `Option` field: absent and `null` are both `None`.
+pub(crate) fn optional<T, E>(read: Option<Option<T>>, _key: &'static str) -> Result<Option<T>, E> {
+    Ok(read.flatten())
+}
+
+/// A required field.
+pub(crate) fn required<T, E: serde::de::Error>(read: Option<T>, key: &'static str) -> Result<T, E> {
+    read.ok_or_else(|| E::missing_field(key))
+}
+
+/// An `Option<Value>` field that keeps a present `null` as `Some(Value::Null)` (see [`present`]).
+pub(crate) fn kept<T, E>(read: Option<T>, _key: &'static str) -> Result<Option<T>, E> {
+    Ok(read)
+}
+
+/// Implements `Deserialize` for a struct of known fields plus `extra: JsonObject`, which keeps
+/// every other key: the same result as `#[serde(flatten)] extra` with the derive, in one pass
+/// (the derive reads the whole object into a buffer first and decodes it a second time, which
+/// made it the largest cost of decoding a `tools/call` result). Each field names its key and
+/// how it is finished: `optional` (`Option<T>`, `null` and absent are `None`), `required`, or
+/// `kept` (`Option<Value>` where a present `null` is `Some(Value::Null)`). A known key given
+/// twice is an error, as with the derive.
+macro_rules! deserialize_with_extra {
+    ($ty:ident, $expecting:literal, { $($field:ident: $key:literal => $finish:ident),* $(,)? }) => {
+        impl<'de> ::serde::Deserialize<'de> for $ty {
+            fn deserialize<D: ::serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                struct Fields;
+                impl<'de> ::serde::de::Visitor<'de> for Fields {
+                    type Value = $ty;
+                    fn expecting(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                        f.write_str($expecting)
+                    }
+                    fn visit_map<A: ::serde::de::MapAccess<'de>>(self, mut map: A) -> Result<$ty, A::Error> {
+                        $(let mut $field = None;)*
+                        let mut extra = $crate::schema::base::JsonObject::new();
+                        while let Some(key) = map.next_key::<$crate::schema::serde_util::Key<'de>>()? {
+                            match key.as_str() {
+                                $($key => {
+                                    if $field.is_some() {
+                                        return Err(<A::Error as ::serde::de::Error>::duplicate_field($key));
+                                    }
+                                    $field = Some(map.next_value()?);
+                                })*
+                                _ => {
+                                    let value = map.next_value()?;
+                                    extra.insert(key.into_string(), value);
+                                }
+                            }
+                        }
+                        Ok($ty {
+                            $($field: $crate::schema::serde_util::$finish::<_, A::Error>($field, $key)?,)*
+                            extra,
+                        })
+                    }
+                }
+                deserializer.deserialize_map(Fields)
+            }
+        }
+    };
+}
+pub(crate) use deserialize_with_extra;
+
 /// Generates `HasMeta` for types with a `meta: Option<Meta>` field.
 macro_rules! impl_has_meta {
     ($($ty:ty),* $(,)?) => {

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use super::base::{CacheScope, Cursor, Icon, JsonObject, Meta, ResultType};
 use super::content::Content;
 use super::modern::InputResponses;
-use super::serde_util::{impl_has_meta, present};
+use super::serde_util::{deserialize_with_extra, impl_has_meta};
 use super::tasks::TaskMetadata;
 
 // ===== Tool =====
@@ -244,29 +244,37 @@ impl CallToolRequestParams {
 
 /// The result of `tools/call`. A failure of the tool itself is a result with `isError: true`
 /// (so the model sees it), not a JSON-RPC error.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CallToolResult {
     /// Metadata.
-    #[serde(rename = "_meta", default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "_meta", skip_serializing_if = "Option::is_none")]
     pub meta: Option<Meta>,
     /// The result type (2026-07-28, where it is required).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub result_type: Option<ResultType>,
     /// The unstructured result.
     pub content: Vec<Content>,
     /// The structured result, conforming to the tool's output schema: an object
     /// (2025-06-18 … 2025-11-25) or any JSON value (2026-07-28). A present `null` is kept as
     /// `Some(Value::Null)`.
-    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub structured_content: Option<Value>,
     /// Whether the tool call failed (absent means false).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub is_error: Option<bool>,
     /// Fields this crate does not know, kept so that they survive a round trip.
     #[serde(flatten)]
     pub extra: JsonObject,
 }
+
+deserialize_with_extra!(CallToolResult, "a CallToolResult object", {
+    meta: "_meta" => optional,
+    result_type: "resultType" => optional,
+    content: "content" => required,
+    structured_content: "structuredContent" => kept,
+    is_error: "isError" => optional,
+});
 
 impl CallToolResult {
     /// A successful result with `content`.
@@ -329,5 +337,40 @@ mod tests {
         let t = Tool::default();
         assert_eq!(t.input_schema, json!({"type": "object"}));
         assert_eq!(Tool::new("n", json!({"type": "object"})).with_title("T").display_name(), "T");
+    }
+
+    /// The one-pass decoder of a result (`deserialize_with_extra!`) reads what the derive with
+    /// `flatten` read, from text (borrowed keys) and from a `Value` (owned keys).
+    #[test]
+    fn a_result_decodes_in_one_pass_like_the_derive() {
+        let text = r#"{"content":[{"type":"text","text":"hi","x\u0041":1}],"isError":null,
+            "structuredContent":null,"_meta":{"k":2},"resultType":"complete","z\"q":[1],"w":{"a":null}}"#;
+        let from_text: CallToolResult = serde_json::from_str(text).unwrap();
+        let value: Value = serde_json::from_str(text).unwrap();
+        let from_value: CallToolResult = serde_json::from_value(value.clone()).unwrap();
+        assert_eq!(from_text, from_value);
+        assert_eq!(from_text.is_error, None);
+        assert_eq!(from_text.structured_content, Some(Value::Null));
+        assert_eq!(from_text.meta.as_ref().map(|m| m.get("k")), Some(Some(&json!(2))));
+        assert_eq!(from_text.content[0].as_text(), Some("hi"));
+        assert_eq!(Value::Object(from_text.extra.clone()), json!({"z\"q": [1], "w": {"a": null}}));
+        let Content::Text(block) = &from_text.content[0] else { panic!("a text block") };
+        assert_eq!(Value::Object(block.extra.clone()), json!({"xA": 1}));
+        // And back: every key survives but the null isError, which means "absent".
+        let mut expected = value;
+        expected.as_object_mut().map(|o| o.remove("isError"));
+        assert_eq!(serde_json::to_value(&from_text).unwrap(), expected);
+
+        let absent: CallToolResult = serde_json::from_str(r#"{"content":[]}"#).unwrap();
+        assert_eq!(absent, CallToolResult::default());
+
+        let missing = serde_json::from_str::<CallToolResult>(r#"{"isError":true}"#).unwrap_err();
+        assert!(missing.to_string().contains("missing field `content`"), "{missing}");
+        let twice = serde_json::from_str::<CallToolResult>(r#"{"content":[],"content":[]}"#).unwrap_err();
+        assert!(twice.to_string().contains("duplicate field `content`"), "{twice}");
+        let wrong = serde_json::from_str::<CallToolResult>(r#"{"content":[],"isError":"yes"}"#).unwrap_err();
+        assert!(wrong.to_string().contains("invalid type"), "{wrong}");
+        let not_object = serde_json::from_str::<CallToolResult>("[1]").unwrap_err();
+        assert!(not_object.to_string().contains("a CallToolResult object"), "{not_object}");
     }
 }
