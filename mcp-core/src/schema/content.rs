@@ -14,7 +14,7 @@ use serde_json::Value;
 
 use super::base::{Annotations, Icon, JsonObject, Meta};
 use super::resources::{BlobResourceContents, ResourceContents, TextResourceContents};
-use super::serde_util::{deserialize_with_extra, impl_has_meta, present};
+use super::serde_util::{Key, deserialize_with_extra, impl_has_meta, present};
 use super::tag;
 
 // ===== Content =====
@@ -127,15 +127,16 @@ impl<'de> Visitor<'de> for ContentVisitor {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Content, A::Error> {
-        let Some(first) = map.next_key::<String>()? else {
+        let Some(first) = map.next_key::<Key<'de>>()? else {
             return Err(A::Error::custom("a content block needs a \"type\""));
         };
-        if first == "type" {
+        if first.as_str() == "type" {
             let kind = map.next_value()?;
             return decode_tagged(kind, map);
         }
         let mut object = JsonObject::new();
-        object.insert(first, map.next_value()?);
+        let value = map.next_value()?;
+        object.insert(first.into_string(), value);
         while let Some((key, value)) = map.next_entry::<String, Value>()? {
             object.insert(key, value);
         }

@@ -6,10 +6,9 @@
 //! struct decoded on its own is checked and one built in code is always complete. Constructors
 //! and `Default` fill them in; there is nothing to set by hand.
 
-use std::borrow::Cow;
 use std::fmt;
 
-use serde::de::{Error as _, Unexpected};
+use serde::de::{Unexpected, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 macro_rules! wire_const {
@@ -38,16 +37,26 @@ macro_rules! wire_const {
 
             impl<'de> Deserialize<'de> for $name {
                 fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                    let s = Cow::<'de, str>::deserialize(d)?;
-                    if s == $value {
-                        Ok($name)
-                    } else {
-                        Err(D::Error::invalid_value(Unexpected::Str(&s), &concat!("\"", $value, "\"")))
-                    }
+                    d.deserialize_str(Expect($value)).map(|()| $name)
                 }
             }
         )*
     };
+}
+
+/// Accepts exactly one string, compared where it lies in the input (no copy is made).
+struct Expect(&'static str);
+
+impl Visitor<'_> for Expect {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "\"{}\"", self.0)
+    }
+
+    fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<(), E> {
+        if s == self.0 { Ok(()) } else { Err(E::invalid_value(Unexpected::Str(s), &self)) }
+    }
 }
 
 wire_const! {
@@ -98,6 +107,11 @@ mod tests {
         assert_eq!(serde_json::to_string(&Text).unwrap(), "\"text\"");
         assert!(serde_json::from_str::<Text>("\"text\"").is_ok());
         let err = serde_json::from_str::<Text>("\"image\"").unwrap_err().to_string();
-        assert!(err.contains("\"text\""), "{err}");
+        assert!(err.contains("invalid value: string \"image\", expected \"text\""), "{err}");
+        // An escaped string (not borrowable), a Value, and a non-string.
+        assert!(serde_json::from_str::<Text>("\"t\\u0065xt\"").is_ok());
+        assert!(serde_json::from_value::<Text>(serde_json::json!("text")).is_ok());
+        let err = serde_json::from_str::<Text>("5").unwrap_err().to_string();
+        assert!(err.contains("invalid type: integer `5`, expected \"text\""), "{err}");
     }
 }

@@ -31,7 +31,7 @@ pub(crate) trait Named {
 /// in place.
 pub(crate) struct Catalog<T> {
     items: Vec<Arc<T>>,
-    index: HashMap<String, usize>,
+    index: foldhash::HashMap<String, usize>,
 }
 
 impl<T> Clone for Catalog<T> {
@@ -42,7 +42,7 @@ impl<T> Clone for Catalog<T> {
 
 impl<T> Default for Catalog<T> {
     fn default() -> Self {
-        Self { items: Vec::new(), index: HashMap::new() }
+        Self { items: Vec::new(), index: foldhash::HashMap::default() }
     }
 }
 

@@ -4,7 +4,9 @@
 //! blocks reading: a response the peer sends is always taken off the transport even while
 //! our own sink is full, which is what keeps two busy peers from deadlocking each other.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
+
+use foldhash::{HashMap, HashMapExt};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
