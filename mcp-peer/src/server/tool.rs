@@ -106,7 +106,7 @@ impl ToolEntry {
             compile(&tool.name, "input", &tool.input_schema)
         };
         let output = tool.output_schema.as_ref().and_then(|schema| compile(&tool.name, "output", schema)).map(Arc::new);
-        let name = tool.name.clone();
+        let name: Arc<str> = Arc::from(tool.name.as_str());
         let handler = move |ctx: RequestContext,
                             args: Value|
               -> Result<BoxFuture<'static, HandlerResult>, ErrorObject> {
@@ -117,7 +117,7 @@ impl ToolEntry {
             let legacy = ctx.peer().protocol_version().filter(|v| !v.is_stateless());
             let future = handler(ctx, args);
             let output = output.clone();
-            let name = name.clone();
+            let name = Arc::clone(&name);
             Ok(Box::pin(async move {
                 match future.await {
                     Ok(result) => {
