@@ -34,22 +34,12 @@ pub(crate) fn message<O: Out>(msg: &Message, out: &mut O) {
         Message::Request(r) => {
             out.put(b"{\"jsonrpc\":\"2.0\",\"id\":");
             id(&r.id, out);
-            out.put(b",\"method\":");
-            string(&r.method, out);
-            if let Some(params) = &r.params {
-                out.put(b",\"params\":");
-                raw(params, out);
-            }
-            out.put(b"}");
+            out.put(b",");
+            method_and_params(&r.method, r.params.as_ref(), out);
         }
         Message::Notification(n) => {
-            out.put(b"{\"jsonrpc\":\"2.0\",\"method\":");
-            string(&n.method, out);
-            if let Some(params) = &n.params {
-                out.put(b",\"params\":");
-                raw(params, out);
-            }
-            out.put(b"}");
+            out.put(b"{\"jsonrpc\":\"2.0\",");
+            method_and_params(&n.method, n.params.as_ref(), out);
         }
         Message::Response(r) => {
             out.put(b"{\"jsonrpc\":\"2.0\",\"id\":");
@@ -79,6 +69,17 @@ pub(crate) fn message<O: Out>(msg: &Message, out: &mut O) {
             out.put(b"]");
         }
     }
+}
+
+/// `"method":...[,"params":...]}`: the end of a request or a notification.
+fn method_and_params<O: Out>(method: &str, params: Option<&RawJson>, out: &mut O) {
+    out.put(b"\"method\":");
+    string(method, out);
+    if let Some(params) = params {
+        out.put(b",\"params\":");
+        raw(params, out);
+    }
+    out.put(b"}");
 }
 
 fn error<O: Out>(error: &ErrorObject, out: &mut O) {
