@@ -397,3 +397,36 @@ async fn abandoning_connect_closes_the_half_open_session() {
     let rest: Vec<Message> = within("the transport to close", script.outgoing.collect()).await;
     assert!(rest.iter().all(|m| m.method() == Some("notifications/cancelled")), "{rest:?}");
 }
+
+/// A handler that finishes in its first poll is answered where it arrives (no trip through the
+/// in-flight set); what it sent before finishing must still go out first, in order.
+#[tokio::test]
+async fn what_a_handler_sends_before_finishing_goes_out_before_its_response() {
+    let server = builder()
+        .tool(Tool::new("chatty", json!({"type": "object"})), |ctx: RequestContext, _a: Value| async move {
+            for step in 1..=3 {
+                ctx.progress(f64::from(step), Some(3.0), None).await?;
+            }
+            Ok(CallToolResult::text("done"))
+        })
+        .build();
+    let (mut raw, _task) = Raw::start(server);
+    raw.initialize("2025-11-25").await;
+    for round in 0..3 {
+        let id = 7 + round;
+        let params = json!({"name": "chatty", "arguments": {}, "_meta": {"progressToken": "t"}});
+        raw.send(Message::request(id, "tools/call", &params).unwrap()).await;
+        let mut progress = Vec::new();
+        let response = loop {
+            match raw.recv().await {
+                Message::Notification(n) if n.method == "notifications/progress" => {
+                    progress.push(n.params.unwrap().to_value()["progress"].as_f64());
+                }
+                other => break other,
+            }
+        };
+        assert_eq!(response.id(), Some(&RequestId::Number(id)));
+        assert_eq!(result(&response)["content"][0]["text"], "done");
+        assert_eq!(progress, [Some(1.0), Some(2.0), Some(3.0)], "round {round}");
+    }
+}

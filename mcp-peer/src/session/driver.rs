@@ -217,7 +217,7 @@ impl<H: Handler> Driver<H> {
                     Poll::Ready(Some(Ok(msg))) => {
                         budget -= 1;
                         progressed = true;
-                        self.on_message(msg);
+                        self.on_message(msg, cx);
                     }
                     Poll::Ready(Some(Err(e))) if !e.is_fatal() => {
                         budget -= 1;
@@ -350,16 +350,16 @@ impl<H: Handler> Driver<H> {
 
     // ===== messages from the peer =====
 
-    fn on_message(&mut self, msg: Message) {
+    fn on_message(&mut self, msg: Message, cx: &mut Context<'_>) {
         match msg {
-            Message::Request(request) => self.on_request(request, None),
+            Message::Request(request) => self.on_request(request, None, cx),
             Message::Notification(n) => self.on_notification(n),
             Message::Response(Response { id, result }) => self.on_response(&id, Ok(result)),
             Message::Error(ErrorResponse { id: Some(id), error }) => self.on_response(&id, Err(error)),
             Message::Error(ErrorResponse { id: None, error }) => {
                 tracing::warn!(session = %self.shared.session_id, %error, "the peer reported an error about a message it could not read");
             }
-            Message::Batch(items) => self.on_batch(items),
+            Message::Batch(items) => self.on_batch(items, cx),
         }
     }
 
@@ -374,7 +374,7 @@ impl<H: Handler> Driver<H> {
         }
     }
 
-    fn on_request(&mut self, request: Request, batch: Option<u64>) {
+    fn on_request(&mut self, request: Request, batch: Option<u64>, cx: &mut Context<'_>) {
         self.summary.requests_received += 1;
         tracing::trace!(session = %self.shared.session_id, id = %request.id, method = %request.method, "request");
         let id = request.id.clone();
@@ -393,16 +393,27 @@ impl<H: Handler> Driver<H> {
                 };
                 self.respond(batch, msg);
             }
-            Dispatch::Later(future) => {
-                self.cancels.insert(id.clone(), cancel.clone());
-                self.inflight.push(InFlight::new(id, batch, cancel, future));
-            }
+            Dispatch::Later(future) => self.start(InFlight::new(id, batch, cancel, future), cx),
             Dispatch::Stream { first, future } => {
                 self.queue(first);
-                self.cancels.insert(id.clone(), cancel.clone());
-                self.inflight.push(InFlight::new(id, batch, cancel, future));
+                self.start(InFlight::new(id, batch, cancel, future), cx);
             }
         }
+    }
+
+    /// Polls a handler once where it arrives: one that finishes at once (most do) is answered
+    /// without a trip through the in-flight set; the others join it. What the handler sent
+    /// before finishing is in the command queue and goes out first, as in `poll_drive`.
+    fn start(&mut self, mut handler: InFlight, cx: &mut Context<'_>) {
+        if let Poll::Ready(finished) = Pin::new(&mut handler).poll(cx) {
+            while let Poll::Ready(Some(command)) = self.rx.poll_recv(cx) {
+                self.on_command(command);
+            }
+            self.on_finished(finished);
+            return;
+        }
+        self.cancels.insert(handler.id.clone(), handler.cancel.clone());
+        self.inflight.push(handler);
     }
 
     fn on_finished(&mut self, finished: Finished) {
@@ -442,7 +453,7 @@ impl<H: Handler> Driver<H> {
         }
     }
 
-    fn on_batch(&mut self, items: Vec<Message>) {
+    fn on_batch(&mut self, items: Vec<Message>, cx: &mut Context<'_>) {
         if !self.handler.allows_batch(&self.shared) {
             let error = ErrorObject::invalid_request(
                 "JSON-RPC batches are only allowed in MCP revision 2025-03-26; send one message at a time",
@@ -468,8 +479,8 @@ impl<H: Handler> Driver<H> {
         }
         for item in items {
             match item {
-                Message::Request(request) => self.on_request(request, Some(b)),
-                other => self.on_message(other),
+                Message::Request(request) => self.on_request(request, Some(b), cx),
+                other => self.on_message(other, cx),
             }
         }
     }

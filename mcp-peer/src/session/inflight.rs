@@ -21,7 +21,7 @@ pub(crate) struct InFlight {
     pub(crate) id: RequestId,
     /// The batch this request belongs to, if it came in one.
     pub(crate) batch: Option<u64>,
-    cancel: CancelSignal,
+    pub(crate) cancel: CancelSignal,
     future: BoxFuture<'static, HandlerResult>,
 }
 
