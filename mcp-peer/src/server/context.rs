@@ -4,7 +4,10 @@ use std::fmt;
 
 use std::sync::Arc;
 
-use mcp_core::schema::{InputResponse, InputResponses, LoggingLevel, LoggingMessageNotificationParams, ProgressToken};
+use mcp_core::schema::{
+    InputResponse, InputResponses, LoggingLevel, LoggingMessageNotificationParams, ProgressNotificationParams,
+    ProgressToken,
+};
 use mcp_core::{Principal, RequestId};
 use serde_json::Value;
 
@@ -112,13 +115,9 @@ impl RequestContext {
     /// [`PeerError::Closed`] when the session has ended.
     pub async fn progress(&self, progress: f64, total: Option<f64>, message: Option<&str>) -> Result<(), PeerError> {
         let Some(token) = &self.progress_token else { return Ok(()) };
-        let mut params = serde_json::json!({ "progressToken": token, "progress": progress });
-        if let Some(total) = total {
-            params["total"] = total.into();
-        }
-        if let Some(message) = message {
-            params["message"] = message.into();
-        }
+        // The typed params write an integral value as an integer (`"progress": 1`, not `1.0`).
+        let mut params = ProgressNotificationParams::new(token.clone(), progress, total);
+        params.message = message.map(str::to_owned);
         self.peer.notify("notifications/progress", &params).await
     }
 
