@@ -21,16 +21,22 @@ pub const PROTOCOL_VERSION: &str = "mcp-protocol-version";
 
 /// 406 unless `Accept` lists every one of `wanted` (wildcards count).
 pub(crate) fn check_accept(headers: &HeaderMap, wanted: &[&str]) -> Result<(), HttpError> {
-    let accepted: Vec<String> = headers
-        .get_all(header::ACCEPT)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .map(|item| item.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
-        .collect();
+    // Media ranges are compared in place, ignoring case and parameters (no copies per request).
+    let ranges = || {
+        headers
+            .get_all(header::ACCEPT)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .map(|item| item.split(';').next().unwrap_or("").trim())
+    };
     let accepts = |media: &str| {
         let major = media.split('/').next().unwrap_or("");
-        accepted.iter().any(|a| a == media || a == "*/*" || a.strip_suffix("/*") == Some(major))
+        ranges().any(|range| {
+            range.eq_ignore_ascii_case(media)
+                || range == "*/*"
+                || range.strip_suffix("/*").is_some_and(|m| m.eq_ignore_ascii_case(major))
+        })
     };
     if wanted.iter().all(|w| accepts(w)) {
         Ok(())
@@ -48,8 +54,8 @@ pub(crate) fn check_content_type(headers: &HeaderMap) -> Result<(), HttpError> {
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(';').next())
-        .map(|v| v.trim().to_ascii_lowercase());
-    if media.as_deref() == Some("application/json") {
+        .map(str::trim);
+    if media.is_some_and(|m| m.eq_ignore_ascii_case("application/json")) {
         Ok(())
     } else {
         Err(HttpError::invalid(
@@ -187,4 +193,50 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<Message, HttpError> {
         Message::Error(reply) => HttpError { status: StatusCode::BAD_REQUEST, error: reply.error, id: reply.id },
         _ => HttpError::invalid(StatusCode::BAD_REQUEST, err.to_string()),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use http::HeaderValue;
+
+    use super::*;
+
+    fn headers(name: header::HeaderName, values: &[&str]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for v in values {
+            map.append(name.clone(), HeaderValue::from_str(v).unwrap());
+        }
+        map
+    }
+
+    const BOTH: &[&str] = &["application/json", "text/event-stream"];
+
+    #[test]
+    fn accept_lists_every_wanted_type_in_any_case_form_or_wildcard() {
+        let ok = |values: &[&str]| check_accept(&headers(header::ACCEPT, values), BOTH).is_ok();
+        assert!(ok(&["application/json, text/event-stream"]));
+        assert!(ok(&["Application/JSON;q=0.9 ,  TEXT/Event-Stream; charset=utf-8"]));
+        assert!(ok(&["application/json", "text/event-stream"]), "two header lines");
+        assert!(ok(&["*/*"]));
+        assert!(ok(&["application/*, text/*"]));
+        assert!(ok(&["APPLICATION/*, text/event-stream"]));
+        assert!(!ok(&["application/json"]));
+        assert!(!ok(&["text/*"]));
+        assert!(!ok(&["application/jsonx, text/event-stream"]));
+        assert!(!ok(&[]));
+        let err = check_accept(&headers(header::ACCEPT, &["text/html"]), BOTH).unwrap_err();
+        assert_eq!(err.status, StatusCode::NOT_ACCEPTABLE);
+    }
+
+    #[test]
+    fn content_type_must_be_json_in_any_case_with_any_parameters() {
+        let ok = |values: &[&str]| check_content_type(&headers(header::CONTENT_TYPE, values)).is_ok();
+        assert!(ok(&["application/json"]));
+        assert!(ok(&[" Application/JSON ; charset=utf-8"]));
+        assert!(!ok(&["text/plain"]));
+        assert!(!ok(&["application/json-seq"]));
+        assert!(!ok(&[]));
+        let err = check_content_type(&HeaderMap::new()).unwrap_err();
+        assert_eq!(err.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    }
 }
