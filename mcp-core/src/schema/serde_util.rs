@@ -121,11 +121,43 @@ pub(crate) fn kept<T, E>(read: Option<T>, _key: &'static str) -> Result<Option<T
     Ok(read)
 }
 
+/// A required list that starts with room for one item: serde's `Vec` starts empty when the
+/// input gives no length (serde_json never does) and grows to four on the first push, which for
+/// content blocks (~300 bytes each) is an allocation too large for the allocator's fast path;
+/// most results hold one block.
+pub(crate) struct List<T>(Vec<T>);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for List<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct ListVisitor<T>(std::marker::PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for ListVisitor<T> {
+            type Value = List<T>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a sequence")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<List<T>, A::Error> {
+                let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(1).clamp(1, 16));
+                while let Some(item) = seq.next_element()? {
+                    items.push(item);
+                }
+                Ok(List(items))
+            }
+        }
+        d.deserialize_seq(ListVisitor(std::marker::PhantomData))
+    }
+}
+
+/// A required [`List`] field.
+pub(crate) fn required_list<T, E: serde::de::Error>(read: Option<List<T>>, key: &'static str) -> Result<Vec<T>, E> {
+    required(read, key).map(|list| list.0)
+}
+
 /// Implements `Deserialize` for a struct of known fields plus `extra: JsonObject`, which keeps
 /// every other key: the same result as `#[serde(flatten)] extra` with the derive, in one pass
 /// (the derive reads the whole object into a buffer first and decodes it a second time, which
 /// made it the largest cost of decoding a `tools/call` result). Each field names its key and
-/// how it is finished: `optional` (`Option<T>`, `null` and absent are `None`), `required`, or
+/// how it is finished: `optional` (`Option<T>`, `null` and absent are `None`), `required`,
+/// `required_list` (a `Vec` sized for one item first, see [`List`]), or
 /// `kept` (`Option<Value>` where a present `null` is `Some(Value::Null)`). A known key given
 /// twice is an error, as with the derive.
 macro_rules! deserialize_with_extra {

@@ -271,7 +271,7 @@ pub struct CallToolResult {
 deserialize_with_extra!(CallToolResult, "a CallToolResult object", {
     meta: "_meta" => optional,
     result_type: "resultType" => optional,
-    content: "content" => required,
+    content: "content" => required_list,
     structured_content: "structuredContent" => kept,
     is_error: "isError" => optional,
 });
