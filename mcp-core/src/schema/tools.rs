@@ -363,6 +363,14 @@ mod tests {
 
         let absent: CallToolResult = serde_json::from_str(r#"{"content":[]}"#).unwrap();
         assert_eq!(absent, CallToolResult::default());
+        // The list grows past the one block it starts with, in order.
+        let many =
+            json!({"content": (0..5).map(|i| json!({"type": "text", "text": i.to_string()})).collect::<Vec<_>>()});
+        let many: CallToolResult = serde_json::from_value(many).unwrap();
+        let texts: Vec<_> = many.content.iter().filter_map(Content::as_text).collect();
+        assert_eq!(texts, ["0", "1", "2", "3", "4"]);
+        let not_list = serde_json::from_str::<CallToolResult>(r#"{"content":{}}"#).unwrap_err();
+        assert!(not_list.to_string().contains("a sequence"), "{not_list}");
 
         let missing = serde_json::from_str::<CallToolResult>(r#"{"isError":true}"#).unwrap_err();
         assert!(missing.to_string().contains("missing field `content`"), "{missing}");
