@@ -567,7 +567,7 @@ mod tests {
         assert!(err.contains("needs a \"type\""), "{err}");
     }
 
-    /// Inside a result with unknown fields (decoded through serde's buffered flatten path).
+    /// Inside a result with unknown fields, in both key orders.
     #[test]
     fn blocks_decode_inside_a_tool_result() {
         let text = r#"{"content":[{"type":"text","text":"a"},{"text":"b","type":"text"},{"type":"x","y":1}],"isError":false,"z":true}"#;

@@ -195,14 +195,9 @@ impl<H: Handler> Driver<H> {
                 }
             }
 
-            // 3. Collect finished handlers. What a handler sent before finishing (progress,
-            //    log messages) sits in the command queue and must go out before its response,
-            //    so the queue is drained first (it is bounded, so this is too).
+            // 3. Collect finished handlers (`on_finished` sends what they sent first).
             while commands_drained && let Poll::Ready(Some(finished)) = self.inflight.poll_next_unpin(cx) {
-                while let Poll::Ready(Some(command)) = self.rx.poll_recv(cx) {
-                    self.on_command(command);
-                }
-                self.on_finished(finished);
+                self.on_finished(finished, cx);
                 progressed = true;
             }
 
@@ -402,21 +397,23 @@ impl<H: Handler> Driver<H> {
     }
 
     /// Polls a handler once where it arrives: one that finishes at once (most do) is answered
-    /// without a trip through the in-flight set; the others join it. What the handler sent
-    /// before finishing is in the command queue and goes out first, as in `poll_drive`.
+    /// without a trip through the in-flight set; the others join it.
     fn start(&mut self, mut handler: InFlight, cx: &mut Context<'_>) {
         if let Poll::Ready(finished) = Pin::new(&mut handler).poll(cx) {
-            while let Poll::Ready(Some(command)) = self.rx.poll_recv(cx) {
-                self.on_command(command);
-            }
-            self.on_finished(finished);
+            self.on_finished(finished, cx);
             return;
         }
         self.cancels.insert(handler.id.clone(), handler.cancel.clone());
         self.inflight.push(handler);
     }
 
-    fn on_finished(&mut self, finished: Finished) {
+    /// Answers a finished handler. What it sent before finishing (progress, log messages) sits
+    /// in the command queue and must go out before its response, so the queue is drained first
+    /// (it is bounded, so this is too).
+    fn on_finished(&mut self, finished: Finished, cx: &mut Context<'_>) {
+        while let Poll::Ready(Some(command)) = self.rx.poll_recv(cx) {
+            self.on_command(command);
+        }
         self.cancels.remove(&finished.id);
         match finished.response {
             Some(msg) => self.respond(finished.batch, msg),
