@@ -16,6 +16,7 @@
 //! # Ok(()) }
 //! ```
 
+mod coarse_timer;
 mod config;
 mod legacy;
 mod registry;
@@ -60,6 +61,8 @@ pub(crate) struct Shared {
     acceptor: mpsc::Sender<IncomingSession>,
     shutting_down: AtomicBool,
     reaper_started: AtomicBool,
+    /// Deadlines for a POST's first event (see [`streamable::FIRST_EVENT_WAIT`]).
+    first_event_timer: coarse_timer::CoarseTimer,
 }
 
 /// The MCP HTTP server: build its [`Router`] with [`HttpServer::router`], mount it (or
@@ -142,6 +145,7 @@ impl HttpServer {
             acceptor,
             shutting_down: AtomicBool::new(false),
             reaper_started: AtomicBool::new(false),
+            first_event_timer: coarse_timer::CoarseTimer::new(streamable::FIRST_EVENT_WAIT),
         });
         (Self { shared }, SessionAcceptor { rx })
     }

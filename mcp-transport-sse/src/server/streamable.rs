@@ -10,6 +10,7 @@ use http::{HeaderValue, StatusCode, header};
 use mcp_core::{Message, ProtocolVersion, RequestId};
 
 use super::Shared;
+use super::coarse_timer::CoarseTimer;
 use super::request::{
     SESSION_ID, check_accept, check_content_type, decode, find_session, principal_id, protocol_version, read_body,
     required_session, session_header,
@@ -125,7 +126,7 @@ async fn handle_post(shared: Arc<Shared>, request: Request) -> Result<Response, 
                 prelude.push(encode_event(Some(&event_id(stream, 0)), None, Some(shared.config.sse_retry), b""));
             }
             let mut live = live;
-            if first_events(&session, &mut live, &mut prelude).await {
+            if first_events(&shared.first_event_timer, &session, &mut live, &mut prelude).await {
                 // Answered at once: the whole stream in one body, written with the head.
                 if session.kind == SessionKind::Stateless {
                     session.close();
@@ -246,17 +247,18 @@ async fn handle_get(shared: Arc<Shared>, request: Request) -> Result<Response, H
     Ok(sse_response(prelude, live, shared.config.keep_alive, session.closed.clone(), session.attach()))
 }
 
-/// Ends a stateless (one-request) session when its response stream is done.
-/// How long a POST's response head waits for the first event of its stream. Most requests are
-/// answered well within it; the head, the priming event and the answer then leave in one write
-/// and the client reads one chunk, instead of a head, a priming event and the answer each in a
-/// write and a wake-up of their own. A slower answer streams as usual, its head sent after this.
-const FIRST_EVENT_WAIT: std::time::Duration = std::time::Duration::from_millis(5);
+/// How long a POST's response head waits for the first event of its stream (at least this, at
+/// most twice this: the deadline is on a [`CoarseTimer`]'s grid). Most requests are answered well within it; the head, the priming event and the
+/// answer then leave in one write and the client reads one chunk, instead of a head, a priming
+/// event and the answer each in a write and a wake-up of their own. A slower answer streams as
+/// usual, its head sent after this.
+pub(crate) const FIRST_EVENT_WAIT: std::time::Duration = std::time::Duration::from_millis(5);
 
-/// Waits up to [`FIRST_EVENT_WAIT`] for the stream's first events and moves what has arrived
+/// Waits up to [`FIRST_EVENT_WAIT`] (or twice that) for the stream's first events and moves what has arrived
 /// into `prelude`. Returns whether the stream is complete (its last response is in `prelude`,
 /// or the stream ended).
 async fn first_events(
+    timer: &CoarseTimer,
     session: &Session,
     live: &mut tokio::sync::mpsc::Receiver<Outgoing>,
     prelude: &mut Vec<Bytes>,
@@ -265,7 +267,7 @@ async fn first_events(
         biased;
         event = live.recv() => event,
         () = session.closed.cancelled() => return false,
-        () = tokio::time::sleep(FIRST_EVENT_WAIT) => return false,
+        () = tokio::time::sleep_until(timer.deadline()) => return false,
     };
     loop {
         let Some(event) = next else { return true };
@@ -281,6 +283,7 @@ async fn first_events(
     }
 }
 
+/// Ends a stateless (one-request) session when its response stream is done.
 struct CloseOnDrop(Arc<Session>);
 
 impl Drop for CloseOnDrop {
