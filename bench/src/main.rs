@@ -35,6 +35,9 @@ struct Args {
     /// Worker threads of the bench's runtime (default: one per CPU, tokio's default).
     #[arg(long)]
     worker_threads: Option<usize>,
+    /// Calls in flight per row, comma-separated (default: 1,32).
+    #[arg(long, value_delimiter = ',', default_values_t = IN_FLIGHT)]
+    in_flight: Vec<usize>,
     /// Run every row this many times, interleaved with the other rows of its table (A, B, C, A,
     /// B, C, ...), and report each row's median run with the range of its calls/s: a change in
     /// the machine's state during the run then hits every row alike.
@@ -230,7 +233,7 @@ async fn run(args: Args) {
     let wanted = |name: &str| args.only.as_deref().is_none_or(|o| name.contains(o));
     let exe = std::env::current_exe().expect("own path");
     // Each in-flight count `repeat` times in a row: the rows of a table take turns.
-    let runs: Vec<usize> = IN_FLIGHT.iter().flat_map(|&n| std::iter::repeat_n(n, args.repeat.max(1))).collect();
+    let runs: Vec<usize> = args.in_flight.iter().flat_map(|&n| std::iter::repeat_n(n, args.repeat.max(1))).collect();
 
     if wanted("in-process") {
         eprintln!("in-process echo round trips");

@@ -79,6 +79,33 @@ async fn streamable_client_with_sse_responses() {
     streamable_round_trips(HttpServerConfig::default()).await;
 }
 
+/// The POSTs run inside the transport: with a reader and a writer on its two halves, a small
+/// cap on POSTs in flight and a small queue of received messages hold both back without losing
+/// or stalling anything.
+#[tokio::test]
+async fn streamable_client_bounds_posts_in_flight_and_received_messages() {
+    let ts = start(HttpServerConfig::default()).await;
+    let config = HttpClientConfig::default().max_in_flight(3).channel_capacity(2).standalone_stream(false);
+    let mut t = connect_streamable_http(&ts.url("/mcp"), config).unwrap();
+    handshake(&mut t).await;
+    let (mut tx, mut rx) = t.split();
+    let send = async {
+        for i in 1..=24 {
+            tx.send(Message::request(i, "echo", &json!({"i": i})).unwrap()).await.unwrap();
+        }
+    };
+    let receive = async {
+        let mut seen = std::collections::BTreeSet::new();
+        while seen.len() < 24 {
+            let message = rx.next().await.expect("stream ended").expect("an error item");
+            seen.insert(result(&message)["i"].as_i64().expect("an echoed number"));
+        }
+        seen
+    };
+    let ((), seen) = within("24 echoes", async { futures::join!(send, receive) }).await;
+    assert_eq!(seen, (1..=24).collect());
+}
+
 #[tokio::test]
 async fn streamable_client_with_json_responses() {
     streamable_round_trips(HttpServerConfig::default().json_response(true)).await;
