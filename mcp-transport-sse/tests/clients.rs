@@ -79,9 +79,8 @@ async fn streamable_client_with_sse_responses() {
     streamable_round_trips(HttpServerConfig::default()).await;
 }
 
-/// The POSTs run inside the transport: with a reader and a writer on its two halves, a small
-/// cap on POSTs in flight and a small queue of received messages hold both back without losing
-/// or stalling anything.
+/// With a reader and a writer on the transport's two halves, a small cap on POSTs in flight and
+/// a small queue of received messages hold both back without losing or stalling anything.
 #[tokio::test]
 async fn streamable_client_bounds_posts_in_flight_and_received_messages() {
     let ts = start(HttpServerConfig::default()).await;

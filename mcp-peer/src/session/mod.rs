@@ -9,7 +9,6 @@ pub(crate) mod cancel;
 pub(crate) mod driver;
 pub(crate) mod inflight;
 pub(crate) mod peer;
-pub(crate) mod self_wake;
 
 use std::sync::atomic::{AtomicI64, AtomicU8, Ordering};
 use std::sync::{Arc, OnceLock};

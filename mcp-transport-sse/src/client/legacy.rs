@@ -118,8 +118,6 @@ async fn read_stream(
     closed.cancel();
 }
 
-impl<S: futures::Sink<Message, Error = TransportError> + Send> super::transport::Outbound for CloseOnClose<S> {}
-
 /// Closing the sink closes the SSE stream, which ends the session on the server.
 struct CloseOnClose<S> {
     inner: std::pin::Pin<Box<S>>,

@@ -5,33 +5,24 @@
 //! to its requests arrived, reconnecting with `GET` + `Last-Event-ID` (after the server's
 //! `retry`) if the connection drops first. After `notifications/initialized` the standalone
 //! `GET` stream is opened and kept open the same way. Closing the transport sends `DELETE`.
-//!
-//! The POSTs run inside the transport, polled by whoever polls it (an MCP session's task): a
-//! POST starts in `poll_flush` and its answer is read in `poll_next`, so a response goes from
-//! the HTTP connection to the session without passing through a task of its own (each such
-//! hand-off is a wake-up, and on an idle machine often a cross-thread one). Only the standalone
-//! `GET` stream has a task. A POST therefore makes progress while the transport is polled:
-//! read its stream (an MCP session always does) or close it.
 
-use std::collections::{HashSet, VecDeque};
-use std::future::poll_fn;
+use std::collections::HashSet;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
-use futures::future::{BoxFuture, Shared};
-use futures::stream::FuturesUnordered;
-use futures::{FutureExt, Sink, StreamExt};
+use futures::future::BoxFuture;
+use futures::future::Shared;
+use futures::{FutureExt, Sink};
 use http::StatusCode;
 use http::header::{ACCEPT, CONTENT_TYPE};
 use mcp_core::{ErrorObject, Message, RequestId, TransportError};
-use tokio::sync::{mpsc, oneshot};
-use tokio_util::sync::CancellationToken;
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
+use tokio_util::sync::{CancellationToken, PollSemaphore};
 
 use super::sse_reader::{Cursor, EventReader, Item, decode_data};
-use super::transport::Outbound;
 use super::{HttpClientConfig, HttpClientError, HttpClientTransport};
 
 const SESSION_ID: &str = "mcp-session-id";
@@ -50,15 +41,22 @@ pub fn connect_streamable_http(url: &str, config: HttpClientConfig) -> Result<Ht
     let inner = Arc::new(Inner {
         http,
         url,
+        permits: Arc::new(Semaphore::new(config.max_in_flight)),
         config,
         session_id: Arc::clone(&session_id),
         version: Mutex::new(None),
         inbound,
-        received: Mutex::new(Received::default()),
         closed: closed.clone(),
         sending: AtomicUsize::new(0),
+        sent: Notify::new(),
     });
-    let sink = ClientSink { inner, posts: FuturesUnordered::new(), last_gate: None, closing: None };
+    let sink = ClientSink {
+        permits: PollSemaphore::new(Arc::clone(&inner.permits)),
+        inner,
+        permit: None,
+        last_gate: None,
+        closing: None,
+    };
     Ok(HttpClientTransport::new(Box::pin(sink), rx, session_id, closed))
 }
 
@@ -66,33 +64,14 @@ struct Inner {
     http: reqwest::Client,
     url: reqwest::Url,
     config: HttpClientConfig,
+    permits: Arc<Semaphore>,
     session_id: Arc<Mutex<Option<String>>>,
     version: Mutex<Option<String>>,
-    /// What the standalone `GET` stream (a task of its own) receives.
     inbound: mpsc::Sender<Result<Message, TransportError>>,
-    /// What POSTs receive. They run inside the transport's own polls, so this queue needs no
-    /// wake-ups for the reader: the transport looks into it right after running them.
-    received: Mutex<Received>,
     closed: CancellationToken,
     /// POSTs whose response headers have not arrived: close waits for them.
     sending: AtomicUsize,
-}
-
-/// Messages POSTs received, waiting for the transport's reader (at most `channel_capacity`).
-#[derive(Default)]
-struct Received {
-    queue: VecDeque<Result<Message, TransportError>>,
-    /// POSTs waiting for room in the queue.
-    waiting: Vec<Waker>,
-}
-
-/// Where a message received on a response stream goes.
-#[derive(Clone, Copy)]
-enum Route {
-    /// A POST's stream: the transport's own queue.
-    Post,
-    /// The standalone `GET` stream: the channel its task feeds.
-    Standalone,
+    sent: Notify,
 }
 
 impl Inner {
@@ -111,46 +90,14 @@ impl Inner {
         self.config.apply(request)
     }
 
-    async fn deliver(&self, route: Route, item: Result<Message, TransportError>) {
+    async fn deliver(&self, item: Result<Message, TransportError>) {
         if let Ok(message) = &item {
             self.sniff_version(message);
         }
-        match route {
-            Route::Standalone => {
-                tokio::select! {
-                    _ = self.inbound.send(item) => {}
-                    () = self.closed.cancelled() => {}
-                }
-            }
-            Route::Post => {
-                let mut item = Some(item);
-                poll_fn(|cx| {
-                    let mut received = self.received();
-                    if received.queue.len() < self.config.channel_capacity || self.closed.is_cancelled() {
-                        received.queue.extend(item.take());
-                        Poll::Ready(())
-                    } else {
-                        received.waiting.push(cx.waker().clone());
-                        Poll::Pending
-                    }
-                })
-                .await;
-            }
+        tokio::select! {
+            _ = self.inbound.send(item) => {}
+            () = self.closed.cancelled() => {}
         }
-    }
-
-    fn received(&self) -> std::sync::MutexGuard<'_, Received> {
-        self.received.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// The oldest message POSTs received; makes room for POSTs waiting to add theirs.
-    fn take_received(&self) -> Option<Result<Message, TransportError>> {
-        let mut received = self.received();
-        let item = received.queue.pop_front()?;
-        let waiting = std::mem::take(&mut received.waiting);
-        drop(received);
-        waiting.into_iter().for_each(Waker::wake);
-        Some(item)
     }
 
     fn sniff_version(&self, message: &Message) {
@@ -172,13 +119,13 @@ impl Inner {
     /// Answers requests that will get no response from the server, so callers do not hang.
     async fn fail_requests(&self, ids: impl IntoIterator<Item = RequestId>, reason: &str) {
         for id in ids {
-            self.deliver(Route::Post, Ok(Message::error(Some(id), ErrorObject::internal_error(reason)))).await;
+            self.deliver(Ok(Message::error(Some(id), ErrorObject::internal_error(reason)))).await;
         }
     }
 
-    async fn expired(&self, route: Route) {
+    async fn expired(&self) {
         tracing::info!("the server ended the MCP session (HTTP 404)");
-        self.deliver(route, Err(HttpClientError::SessionExpired.fatal())).await;
+        self.deliver(Err(HttpClientError::SessionExpired.fatal())).await;
         self.closed.cancel();
     }
 
@@ -220,11 +167,11 @@ fn is_sse(response: &reqwest::Response) -> bool {
 
 struct ClientSink {
     inner: Arc<Inner>,
-    /// The POSTs in progress, run by this transport's polls.
-    posts: FuturesUnordered<BoxFuture<'static, ()>>,
+    permits: PollSemaphore,
+    permit: Option<OwnedSemaphorePermit>,
     /// Fires when the latest ordering message (see [`Gate`]) reached the server.
     last_gate: Option<Shared<oneshot::Receiver<()>>>,
-    closing: Option<Closing>,
+    closing: Option<BoxFuture<'static, ()>>,
 }
 
 /// Keeps send order where it matters. POSTs run concurrently, so two messages could reach the
@@ -254,17 +201,6 @@ impl Gate {
     }
 }
 
-impl ClientSink {
-    /// Runs the POSTs that can go on. What they receive lands in `inner.received`: when this
-    /// is not `poll_received` (which looks there next), the reader is woken to look.
-    fn run_posts(&mut self, cx: &mut Context<'_>, reading: bool) {
-        while let Poll::Ready(Some(())) = self.posts.poll_next_unpin(cx) {}
-        if !reading && !self.inner.received().queue.is_empty() {
-            cx.waker().wake_by_ref();
-        }
-    }
-}
-
 impl Sink<Message> for ClientSink {
     type Error = TransportError;
 
@@ -272,10 +208,11 @@ impl Sink<Message> for ClientSink {
         if self.inner.closed.is_cancelled() {
             return Poll::Ready(Err(TransportError::Closed));
         }
-        if self.posts.len() >= self.inner.config.max_in_flight {
-            self.run_posts(cx, false);
-            if self.posts.len() >= self.inner.config.max_in_flight {
-                return Poll::Pending;
+        if self.permit.is_none() {
+            match self.permits.poll_acquire(cx) {
+                Poll::Ready(Some(permit)) => self.permit = Some(permit),
+                Poll::Ready(None) => return Poll::Ready(Err(TransportError::Closed)),
+                Poll::Pending => return Poll::Pending,
             }
         }
         Poll::Ready(Ok(()))
@@ -285,6 +222,7 @@ impl Sink<Message> for ClientSink {
         if self.inner.closed.is_cancelled() {
             return Err(TransportError::Closed);
         }
+        let permit = self.permit.take();
         let is_init = matches!(&message, Message::Request(r) if r.method == "initialize");
         let ordering = is_init || !matches!(message, Message::Request(_) | Message::Batch(_));
         let mut gate = Gate { wait: self.last_gate.clone(), open: None };
@@ -294,57 +232,38 @@ impl Sink<Message> for ClientSink {
             self.last_gate = Some(opened.shared());
         }
         self.inner.sending.fetch_add(1, Ordering::AcqRel);
-        let post = post(Arc::clone(&self.inner), message, is_init, gate);
-        self.posts.push(Box::pin(post));
+        tokio::spawn(post(Arc::clone(&self.inner), message, is_init, gate, permit));
         Ok(())
     }
 
-    /// Starts the POSTs sent since the last flush (and runs the others).
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), TransportError>> {
-        self.run_posts(cx, false);
+    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<Result<(), TransportError>> {
         Poll::Ready(Ok(()))
     }
 
     fn poll_close(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), TransportError>> {
-        let me = &mut *self;
-        let closing = me
-            .closing
-            .get_or_insert_with(|| Closing { drain: Box::pin(tokio::time::sleep(CLOSE_DRAIN)), delete: None });
-        if closing.delete.is_none() {
-            // POSTs already accepted reach the server first (up to CLOSE_DRAIN).
-            while let Poll::Ready(Some(())) = me.posts.poll_next_unpin(cx) {}
-            if me.inner.sending.load(Ordering::Acquire) > 0 && closing.drain.as_mut().poll(cx).is_pending() {
-                return Poll::Pending;
-            }
-            closing.delete = Some(Box::pin(delete_session(Arc::clone(&me.inner))));
+        if self.closing.is_none() {
+            let inner = Arc::clone(&self.inner);
+            self.closing = Some(Box::pin(close(inner)));
         }
-        match closing.delete.as_mut().map(|f| f.poll_unpin(cx)) {
+        match self.closing.as_mut().map(|f| f.poll_unpin(cx)) {
             Some(Poll::Pending) => Poll::Pending,
             _ => Poll::Ready(Ok(())),
         }
     }
 }
 
-impl Outbound for ClientSink {
-    fn poll_received(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Option<Result<Message, TransportError>> {
-        if let Some(item) = self.inner.take_received() {
-            return Some(item);
+/// Waits (up to 10 s) for POSTs already accepted to reach the server, deletes the session, stops.
+async fn close(inner: Arc<Inner>) {
+    let drained = async {
+        while inner.sending.load(Ordering::Acquire) > 0 {
+            let notified = inner.sent.notified();
+            if inner.sending.load(Ordering::Acquire) == 0 {
+                break;
+            }
+            notified.await;
         }
-        self.run_posts(cx, true);
-        self.inner.take_received()
-    }
-}
-
-/// How long closing waits for accepted POSTs to reach the server.
-const CLOSE_DRAIN: Duration = Duration::from_secs(10);
-
-struct Closing {
-    drain: Pin<Box<tokio::time::Sleep>>,
-    delete: Option<BoxFuture<'static, ()>>,
-}
-
-/// Deletes the session (unless the server ended it) and stops the transport.
-async fn delete_session(inner: Arc<Inner>) {
+    };
+    let _ = tokio::time::timeout(Duration::from_secs(10), drained).await;
     if let Some(id) = inner.session().filter(|_| !inner.closed.is_cancelled()) {
         let request = inner.config.apply(inner.http.delete(inner.url.clone()).header(SESSION_ID, id));
         match tokio::time::timeout(Duration::from_secs(5), request.send()).await {
@@ -358,7 +277,13 @@ async fn delete_session(inner: Arc<Inner>) {
 
 // ===== one POST =====
 
-async fn post(inner: Arc<Inner>, message: Message, is_init: bool, mut gate: Gate) {
+async fn post(
+    inner: Arc<Inner>,
+    message: Message,
+    is_init: bool,
+    mut gate: Gate,
+    _permit: Option<OwnedSemaphorePermit>,
+) {
     if !gate.wait(&inner.closed).await {
         finish_sending(&inner);
         return;
@@ -393,7 +318,7 @@ async fn post(inner: Arc<Inner>, message: Message, is_init: bool, mut gate: Gate
     gate.open();
     let status = response.status();
     if status == StatusCode::NOT_FOUND && had_session {
-        inner.expired(Route::Post).await;
+        inner.expired().await;
         return;
     }
     if !status.is_success() {
@@ -415,7 +340,7 @@ async fn post(inner: Arc<Inner>, message: Message, is_init: bool, mut gate: Gate
     } else {
         let body = response.bytes().await;
         match body {
-            Ok(bytes) => inner.deliver(Route::Post, Message::from_slice(&bytes).map_err(TransportError::from)).await,
+            Ok(bytes) => inner.deliver(Message::from_slice(&bytes).map_err(TransportError::from)).await,
             Err(err) => inner.fail_requests(ids, &format!("reading the response failed: {err}")).await,
         }
     }
@@ -423,6 +348,7 @@ async fn post(inner: Arc<Inner>, message: Message, is_init: bool, mut gate: Gate
 
 fn finish_sending(inner: &Inner) {
     inner.sending.fetch_sub(1, Ordering::AcqRel);
+    inner.sent.notify_waiters();
 }
 
 /// Delivers a POST's SSE events until every request in it is answered, resuming if needed.
@@ -432,7 +358,7 @@ async fn read_post_stream(inner: &Inner, response: reqwest::Response, mut pendin
     let mut response = Some(response);
     loop {
         if let Some(resp) = response.take()
-            && read_until_answered(inner, Route::Post, resp, &mut cursor, Some(&mut pending)).await
+            && read_until_answered(inner, resp, &mut cursor, Some(&mut pending)).await
         {
             attempts = 0;
         }
@@ -454,7 +380,7 @@ async fn read_post_stream(inner: &Inner, response: reqwest::Response, mut pendin
         tracing::debug!(last_event_id = %last, attempt = attempts, "resuming a response stream");
         match inner.get(Some(&last)).await {
             Ok(resp) if resp.status() == StatusCode::NOT_FOUND && inner.session().is_some() => {
-                return inner.expired(Route::Post).await;
+                return inner.expired().await;
             }
             Ok(resp) if resp.status().is_success() && is_sse(&resp) => response = Some(resp),
             Ok(resp) => tracing::debug!(status = %resp.status(), "resumption refused"),
@@ -466,17 +392,16 @@ async fn read_post_stream(inner: &Inner, response: reqwest::Response, mut pendin
 /// Reads one connection; returns whether any event arrived.
 async fn read_until_answered(
     inner: &Inner,
-    route: Route,
     response: reqwest::Response,
     cursor: &mut Cursor,
     mut pending: Option<&mut HashSet<RequestId>>,
 ) -> bool {
     let mut reader = EventReader::new(response, inner.config.max_message_bytes);
-    let any = read_events(inner, route, &mut reader, cursor, pending.as_deref_mut()).await;
+    let any = read_events(inner, &mut reader, cursor, pending.as_deref_mut()).await;
     if pending.is_some_and(|p| p.is_empty()) {
         // Answered: read on to the body's end (the server ends it right after the last
         // response), delivering any late message, so the connection can go back to the pool.
-        let _ = tokio::time::timeout(DRAIN, read_events(inner, route, &mut reader, cursor, None)).await;
+        let _ = tokio::time::timeout(DRAIN, read_events(inner, &mut reader, cursor, None)).await;
     }
     any
 }
@@ -490,7 +415,6 @@ const DRAIN: Duration = Duration::from_millis(100);
 /// every pending request is answered. Returns whether any event arrived.
 async fn read_events(
     inner: &Inner,
-    route: Route,
     reader: &mut EventReader,
     cursor: &mut Cursor,
     mut pending: Option<&mut HashSet<RequestId>>,
@@ -503,14 +427,14 @@ async fn read_events(
         };
         match next {
             None | Some(Err(_)) => return any,
-            Some(Ok(Item::TooLarge(err))) => inner.deliver(route, Err(err)).await,
+            Some(Ok(Item::TooLarge(err))) => inner.deliver(Err(err)).await,
             Some(Ok(Item::Event(event))) => {
                 any = true;
                 let Some(item) = decode_data(&event) else { continue };
                 if let (Ok(message), Some(pending)) = (&item, pending.as_deref_mut()) {
                     answered(message, pending);
                 }
-                inner.deliver(route, item).await;
+                inner.deliver(item).await;
                 if pending.as_ref().is_some_and(|p| p.is_empty()) {
                     return any;
                 }
@@ -542,14 +466,14 @@ async fn standalone(inner: Arc<Inner>) {
                 return;
             }
             Ok(resp) if resp.status() == StatusCode::NOT_FOUND && inner.session().is_some() => {
-                return inner.expired(Route::Standalone).await;
+                return inner.expired().await;
             }
             Ok(resp) if resp.status() == StatusCode::CONFLICT || resp.status() == StatusCode::NOT_FOUND => {
                 tracing::debug!(status = %resp.status(), "no standalone GET stream for this client");
                 return;
             }
             Ok(resp) if resp.status().is_success() && is_sse(&resp) => {
-                if read_until_answered(&inner, Route::Standalone, resp, &mut cursor, None).await {
+                if read_until_answered(&inner, resp, &mut cursor, None).await {
                     failures = 0;
                 } else {
                     failures += 1;

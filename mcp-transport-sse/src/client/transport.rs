@@ -10,17 +10,6 @@ use mcp_core::{Message, TransportError};
 use tokio::sync::mpsc;
 use tokio_util::sync::{CancellationToken, DropGuard, WaitForCancellationFutureOwned};
 
-/// The sending half of a client transport. A send may run inside the transport (a POST polled
-/// by whoever polls the transport), in which case what it receives comes out of
-/// [`Outbound::poll_received`], not the shared queue.
-pub(crate) trait Outbound: Sink<Message, Error = TransportError> + Send {
-    /// Runs the sends in progress and returns one message they received, if any; they wake
-    /// `cx` when they can go on.
-    fn poll_received(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Option<Result<Message, TransportError>> {
-        None
-    }
-}
-
 /// A client-side HTTP transport: what is sent becomes POSTs, what the server sends (in POST
 /// responses and SSE streams) comes out of the stream.
 ///
@@ -32,7 +21,7 @@ pub(crate) trait Outbound: Sink<Message, Error = TransportError> + Send {
 /// [`HttpClientError`](super::HttpClientError), [`SessionExpired`](super::HttpClientError::SessionExpired)
 /// when the server forgot the session (initialize again on a new transport).
 pub struct HttpClientTransport {
-    sink: Pin<Box<dyn Outbound>>,
+    sink: Pin<Box<dyn Sink<Message, Error = TransportError> + Send>>,
     inbound: mpsc::Receiver<Result<Message, TransportError>>,
     session_id: Arc<Mutex<Option<String>>>,
     closed: Pin<Box<WaitForCancellationFutureOwned>>,
@@ -51,7 +40,7 @@ impl std::fmt::Debug for HttpClientTransport {
 
 impl HttpClientTransport {
     pub(crate) fn new(
-        sink: Pin<Box<dyn Outbound>>,
+        sink: Pin<Box<dyn Sink<Message, Error = TransportError> + Send>>,
         inbound: mpsc::Receiver<Result<Message, TransportError>>,
         session_id: Arc<Mutex<Option<String>>>,
         closed: CancellationToken,
@@ -99,11 +88,7 @@ impl Stream for HttpClientTransport {
         if self.ended {
             return Poll::Ready(None);
         }
-        let received = match self.sink.as_mut().poll_received(cx) {
-            Some(item) => Poll::Ready(Some(item)),
-            None => self.inbound.poll_recv(cx),
-        };
-        match received {
+        match self.inbound.poll_recv(cx) {
             Poll::Ready(Some(item)) => {
                 if item.as_ref().is_err_and(TransportError::is_fatal) {
                     self.ended = true;
