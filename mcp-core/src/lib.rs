@@ -39,6 +39,7 @@ mod encode;
 pub mod jsonrpc;
 pub mod memory;
 pub mod principal;
+pub mod rerun;
 pub mod schema;
 pub mod transport;
 pub mod version;

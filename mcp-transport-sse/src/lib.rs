@@ -47,7 +47,7 @@
 //! | [`auth`] | [`BearerAuthLayer`] with a [`TokenVerifier`] ([`StaticTokens`] compares in constant time), 401 with `WWW-Authenticate` and `resource_metadata`, RFC 9728 metadata route; [`cors_layer`] from an allow-list exposing `Mcp-Session-Id` |
 //! | off loopback | [`serve`] refuses a non-loopback listener without [`HttpServerConfig::auth`] unless [`HttpServerConfig::allow_unauthenticated_remote`] is set |
 //! | `/health` | 200 `{"status":"ok","sessions":N}`; 503 after [`HttpServer::begin_shutdown`] |
-//! | [`client`] | [`connect_streamable_http`] (SSE and JSON replies, `GET` stream, resumption with `Last-Event-ID` after `retry`, `DELETE` on close, 404 as [`HttpClientError::SessionExpired`], bearer and custom headers) and [`connect_legacy_sse`] |
+//! | [`client`] | [`connect_streamable_http`] (SSE and JSON replies, `GET` stream, resumption with `Last-Event-ID` after `retry`, `DELETE` on close, 404 as [`HttpClientError::SessionExpired`], bearer and custom headers; POSTs to `http://` on HTTP/1.1 connections of its own, driven inside the transport) and [`connect_legacy_sse`] |
 //!
 //! Every default is in [`HttpServerConfig`] and [`HttpClientConfig`]; every limit is configurable.
 

@@ -105,6 +105,35 @@ async fn streamable_client_bounds_posts_in_flight_and_received_messages() {
     assert_eq!(seen, (1..=24).collect());
 }
 
+/// The POSTs run inside the transport, in whichever half is polled: with the halves in two
+/// tasks, what the POSTs wait for must wake both (the sender may go idle while answers arrive).
+#[tokio::test]
+async fn streamable_client_halves_in_two_tasks() {
+    let ts = start(HttpServerConfig::default()).await;
+    let config = HttpClientConfig::default().max_in_flight(4).channel_capacity(2).standalone_stream(false);
+    let mut t = connect_streamable_http(&ts.url("/mcp"), config).unwrap();
+    handshake(&mut t).await;
+    let (mut tx, mut rx) = t.split();
+    let send = tokio::spawn(async move {
+        for i in 1..=40 {
+            tx.send(Message::request(i, "echo", &json!({"i": i})).unwrap()).await.unwrap();
+        }
+        // Idle from here on: the answers still arrive, polled by the reading task.
+        tx
+    });
+    let receive = tokio::spawn(async move {
+        let mut seen = std::collections::BTreeSet::new();
+        while seen.len() < 40 {
+            let message = rx.next().await.expect("stream ended").expect("an error item");
+            seen.insert(result(&message)["i"].as_i64().expect("an echoed number"));
+        }
+        seen
+    });
+    let (tx, seen) = within("40 echoes", async { futures::join!(send, receive) }).await;
+    drop(tx.unwrap());
+    assert_eq!(seen.unwrap(), (1..=40).collect());
+}
+
 #[tokio::test]
 async fn streamable_client_with_json_responses() {
     streamable_round_trips(HttpServerConfig::default().json_response(true)).await;

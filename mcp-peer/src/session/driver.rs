@@ -15,6 +15,7 @@ use std::task::{Context, Poll};
 use futures::stream::FuturesUnordered;
 use futures::{SinkExt, StreamExt};
 use mcp_core::jsonrpc::{ErrorResponse, Notification, Request, Response};
+use mcp_core::rerun::SelfWakes;
 use mcp_core::{BoxTransport, ErrorObject, Message, RawJson, RequestId, TransportError};
 use serde::Deserialize;
 use tokio::sync::mpsc;
@@ -90,6 +91,8 @@ pub(crate) struct Driver<H: Handler> {
     out_high_water: usize,
     reading: Reading,
     needs_flush: bool,
+    /// `poll_drive` stopped for its budget: the task is to yield.
+    budget_spent: bool,
     /// Bounds the drain once reading has stopped, so a stuck handler or a peer that no
     /// longer reads cannot keep the session alive for ever.
     drain_timer: Option<Pin<Box<tokio::time::Sleep>>>,
@@ -121,6 +124,7 @@ impl<H: Handler> Driver<H> {
             out_high_water,
             reading: Reading::Open,
             needs_flush: false,
+            budget_spent: false,
             drain_timer: None,
             fatal: None,
             summary,
@@ -130,7 +134,19 @@ impl<H: Handler> Driver<H> {
     /// Runs the session to its end; returns what happened and the transport's fatal error, if any.
     pub(crate) async fn run(mut self) -> (SessionSummary, Option<TransportError>) {
         let span = tracing::debug_span!("mcp_session", session = %self.shared.session_id);
-        let end = futures::future::poll_fn(|cx| self.poll_drive(cx)).instrument(span).await;
+        // Handlers, queues and the transport's own work live in this task and wake each other
+        // while it runs: such a wake-up is another round of this poll, not a requeue.
+        let wakes = SelfWakes::new();
+        let end = futures::future::poll_fn(|cx| {
+            let end = wakes.poll(cx, |cx| self.poll_drive(cx));
+            if end.is_pending() && std::mem::take(&mut self.budget_spent) {
+                // Let other tasks run; come back at once.
+                cx.waker().wake_by_ref();
+            }
+            end
+        })
+        .instrument(span)
+        .await;
         match &end {
             SessionEnd::TransportFailed(why) => {
                 tracing::info!(session = %self.shared.session_id, error = %why, "session ended: transport failed");
@@ -233,8 +249,9 @@ impl<H: Handler> Driver<H> {
             }
 
             if budget == 0 {
-                // Let other tasks run; come back at once.
-                cx.waker().wake_by_ref();
+                // `run` yields to the runtime (a wake-up through `cx` would only be another
+                // round of this poll).
+                self.budget_spent = true;
                 break;
             }
             if !progressed {
@@ -242,7 +259,12 @@ impl<H: Handler> Driver<H> {
             }
         }
 
-        if self.needs_flush {
+        // While reading is held back, flushing is what lets a transport whose sends run inside
+        // its own polls (the Streamable HTTP client) move them on.
+        let reading_held = self.reading == Reading::Open
+            && (self.inflight.len() >= self.shared.config.max_concurrency
+                || self.replies_queued >= self.out_high_water);
+        if self.needs_flush || reading_held {
             match self.transport.as_mut().poll_flush(cx) {
                 Poll::Ready(Ok(())) => self.needs_flush = false,
                 Poll::Ready(Err(e)) => return Poll::Ready(self.transport_failed(e)),

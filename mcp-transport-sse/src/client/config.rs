@@ -94,14 +94,18 @@ impl HttpClientConfig {
         self
     }
 
-    /// How long the legacy client waits for the `endpoint` event (default 10 s).
+    /// How long the legacy client waits for the `endpoint` event, and the Streamable HTTP
+    /// client for a TCP connection of its own (default 10 s).
     #[must_use]
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = timeout;
         self
     }
 
-    /// Uses this reqwest client (for TLS roots, proxies, timeouts) instead of a default one.
+    /// Uses this reqwest client (for TLS roots, proxies, timeouts) for every request. Without
+    /// one, the Streamable HTTP client POSTs to a plain `http://` endpoint (no proxy in the
+    /// environment, no credentials in the URL) over HTTP/1.1 connections of its own, polled
+    /// inside the transport, and uses a default reqwest client for everything else.
     #[must_use]
     pub fn http_client(mut self, client: reqwest::Client) -> Self {
         self.http = Some(client);
@@ -117,6 +121,18 @@ impl HttpClientConfig {
         // fails harmlessly when the application already installed one.
         let _ = rustls::crypto::ring::default_provider().install_default();
         reqwest::Client::builder().build().map_err(super::HttpClientError::Http)
+    }
+
+    /// The headers every request carries (custom ones and the bearer token, marked sensitive),
+    /// or an error when the token is not a valid header value.
+    pub(crate) fn header_map(&self) -> Result<HeaderMap, http::header::InvalidHeaderValue> {
+        let mut headers = self.headers.clone();
+        if let Some(token) = &self.bearer {
+            let mut value = HeaderValue::try_from(format!("Bearer {token}"))?;
+            value.set_sensitive(true);
+            headers.insert(http::header::AUTHORIZATION, value);
+        }
+        Ok(headers)
     }
 
     /// The headers every request carries: custom ones and the bearer token.

@@ -34,6 +34,9 @@ pub enum HttpClientError {
     /// The URL could not be parsed.
     #[error("invalid URL {0:?}")]
     InvalidUrl(String),
+    /// A custom header or the bearer token is not a valid HTTP header value.
+    #[error("a custom header or the bearer token is not a valid HTTP header value")]
+    InvalidHeader,
 }
 
 impl HttpClientError {

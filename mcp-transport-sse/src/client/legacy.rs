@@ -26,7 +26,7 @@ pub async fn connect_legacy_sse(url: &str, config: HttpClientConfig) -> Result<H
         let body = response.text().await.unwrap_or_default().chars().take(500).collect();
         return Err(HttpClientError::Status { status, url: url.to_string(), body });
     }
-    let mut reader = EventReader::new(response, config.max_message_bytes);
+    let mut reader = EventReader::new(super::response::Response::from_reqwest(response).body, config.max_message_bytes);
     let mut cursor = Cursor::default();
     let endpoint = tokio::time::timeout(config.connect_timeout, async {
         while let Some(Ok(item)) = reader.next(&mut cursor).await {
@@ -117,6 +117,8 @@ async fn read_stream(
     }
     closed.cancel();
 }
+
+impl<S: futures::Sink<Message, Error = TransportError> + Send> super::transport::Outbound for CloseOnClose<S> {}
 
 /// Closing the sink closes the SSE stream, which ends the session on the server.
 struct CloseOnClose<S> {

@@ -4,8 +4,10 @@
 //! read the server's messages from the stream. Hand one to an MCP client (mcp-peer).
 
 mod config;
+mod direct;
 mod error;
 mod legacy;
+mod response;
 mod sse_reader;
 mod streamable;
 mod transport;

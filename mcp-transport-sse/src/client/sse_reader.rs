@@ -1,13 +1,12 @@
 //! Reading MCP messages out of an SSE response body.
 
 use std::collections::VecDeque;
-use std::pin::Pin;
 use std::time::Duration;
 
-use bytes::Bytes;
-use futures::{Stream, StreamExt};
+use futures::StreamExt;
 use mcp_core::{Message, TransportError};
 
+use super::response::{Body, HttpError};
 use crate::sse::{Decoded, SseDecoder, SseEvent};
 
 /// Where a stream stands: the last event id (for `Last-Event-ID`) and the server's `retry`.
@@ -23,22 +22,20 @@ pub(crate) enum Item {
     TooLarge(TransportError),
 }
 
-type BodyStream = Pin<Box<dyn Stream<Item = Result<Bytes, reqwest::Error>> + Send>>;
-
 /// Pulls SSE events from a response body, updating a [`Cursor`].
 pub(crate) struct EventReader {
     decoder: SseDecoder,
-    body: BodyStream,
+    body: Body,
     ready: VecDeque<Decoded>,
 }
 
 impl EventReader {
-    pub(crate) fn new(response: reqwest::Response, max_bytes: usize) -> Self {
-        Self { decoder: SseDecoder::new(max_bytes), body: Box::pin(response.bytes_stream()), ready: VecDeque::new() }
+    pub(crate) fn new(body: Body, max_bytes: usize) -> Self {
+        Self { decoder: SseDecoder::new(max_bytes), body, ready: VecDeque::new() }
     }
 
     /// The next event; `None` when the body ended; `Err` when the connection failed.
-    pub(crate) async fn next(&mut self, cursor: &mut Cursor) -> Option<Result<Item, reqwest::Error>> {
+    pub(crate) async fn next(&mut self, cursor: &mut Cursor) -> Option<Result<Item, HttpError>> {
         loop {
             if let Some(decoded) = self.ready.pop_front().or_else(|| self.decoder.next_event()) {
                 return Some(Ok(match decoded {

@@ -5,24 +5,38 @@
 //! to its requests arrived, reconnecting with `GET` + `Last-Event-ID` (after the server's
 //! `retry`) if the connection drops first. After `notifications/initialized` the standalone
 //! `GET` stream is opened and kept open the same way. Closing the transport sends `DELETE`.
+//!
+//! The POSTs run inside the transport, polled by whoever polls it (an MCP session's task): a
+//! POST starts in `poll_flush` and its answer is read in `poll_next`. To a plain `http://`
+//! endpoint each POST drives an HTTP/1.1 connection of the transport's own ([`super::direct`]),
+//! so a response goes from the socket to the session without passing through a task of its own
+//! (each such hand-off is a wake-up, and on an idle machine often a cross-thread one). Only the
+//! standalone `GET` stream has a task. A POST therefore makes progress while the transport is
+//! polled: keep reading its stream (an MCP session always does), or close it.
 
-use std::collections::HashSet;
+use std::collections::{HashSet, VecDeque};
+use std::future::poll_fn;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
 
-use futures::future::BoxFuture;
-use futures::future::Shared;
-use futures::{FutureExt, Sink};
-use http::StatusCode;
+use futures::future::{BoxFuture, Shared};
+use futures::stream::FuturesUnordered;
+use futures::task::AtomicWaker;
+use futures::{FutureExt, Sink, StreamExt};
 use http::header::{ACCEPT, CONTENT_TYPE};
+use http::{HeaderMap, HeaderValue, StatusCode};
+use mcp_core::rerun::Rerun;
 use mcp_core::{ErrorObject, Message, RequestId, TransportError};
-use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
-use tokio_util::sync::{CancellationToken, PollSemaphore};
+use tokio::sync::{mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
 
+use super::direct::Direct;
+use super::response::{HttpError, Response};
 use super::sse_reader::{Cursor, EventReader, Item, decode_data};
+use super::transport::Outbound;
 use super::{HttpClientConfig, HttpClientError, HttpClientTransport};
 
 const SESSION_ID: &str = "mcp-session-id";
@@ -35,25 +49,32 @@ const PROTOCOL_VERSION: &str = "mcp-protocol-version";
 pub fn connect_streamable_http(url: &str, config: HttpClientConfig) -> Result<HttpClientTransport, HttpClientError> {
     let url = reqwest::Url::parse(url).map_err(|_| HttpClientError::InvalidUrl(url.to_owned()))?;
     let http = config.build_http()?;
+    let direct = Direct::for_url(&url, &config).map(Arc::new);
+    let mut post_headers = config.header_map().map_err(|_| HttpClientError::InvalidHeader)?;
+    post_headers.insert(ACCEPT, HeaderValue::from_static("application/json, text/event-stream"));
+    post_headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     let (inbound, rx) = mpsc::channel(config.channel_capacity);
     let session_id = Arc::new(Mutex::new(None));
     let closed = CancellationToken::new();
     let inner = Arc::new(Inner {
         http,
+        direct,
+        post_headers,
         url,
-        permits: Arc::new(Semaphore::new(config.max_in_flight)),
         config,
         session_id: Arc::clone(&session_id),
         version: Mutex::new(None),
         inbound,
+        received: Mutex::new(Received::default()),
         closed: closed.clone(),
         sending: AtomicUsize::new(0),
-        sent: Notify::new(),
     });
+    let pollers = Arc::new(Pollers::default());
     let sink = ClientSink {
-        permits: PollSemaphore::new(Arc::clone(&inner.permits)),
         inner,
-        permit: None,
+        posts: FuturesUnordered::new(),
+        poller: Waker::from(Arc::clone(&pollers)),
+        pollers,
         last_gate: None,
         closing: None,
     };
@@ -62,16 +83,39 @@ pub fn connect_streamable_http(url: &str, config: HttpClientConfig) -> Result<Ht
 
 struct Inner {
     http: reqwest::Client,
+    /// The POSTs' own connections, for a plain `http://` endpoint (reqwest's otherwise).
+    direct: Option<Arc<Direct>>,
+    /// What every POST carries: `Accept`, `Content-Type`, custom headers, the bearer token.
+    post_headers: HeaderMap,
     url: reqwest::Url,
     config: HttpClientConfig,
-    permits: Arc<Semaphore>,
     session_id: Arc<Mutex<Option<String>>>,
     version: Mutex<Option<String>>,
+    /// What the standalone `GET` stream (a task of its own) receives.
     inbound: mpsc::Sender<Result<Message, TransportError>>,
+    /// What POSTs receive. They run inside the transport's own polls, so this queue needs no
+    /// wake-ups for the reader: the transport looks into it right after running them.
+    received: Mutex<Received>,
     closed: CancellationToken,
     /// POSTs whose response headers have not arrived: close waits for them.
     sending: AtomicUsize,
-    sent: Notify,
+}
+
+/// Messages POSTs received, waiting for the transport's reader (at most `channel_capacity`).
+#[derive(Default)]
+struct Received {
+    queue: VecDeque<Result<Message, TransportError>>,
+    /// POSTs waiting for room in the queue.
+    waiting: Vec<Waker>,
+}
+
+/// Where a message received on a response stream goes.
+#[derive(Clone, Copy)]
+enum Route {
+    /// A POST's stream: the transport's own queue.
+    Post,
+    /// The standalone `GET` stream: the channel its task feeds.
+    Standalone,
 }
 
 impl Inner {
@@ -90,14 +134,46 @@ impl Inner {
         self.config.apply(request)
     }
 
-    async fn deliver(&self, item: Result<Message, TransportError>) {
+    async fn deliver(&self, route: Route, item: Result<Message, TransportError>) {
         if let Ok(message) = &item {
             self.sniff_version(message);
         }
-        tokio::select! {
-            _ = self.inbound.send(item) => {}
-            () = self.closed.cancelled() => {}
+        match route {
+            Route::Standalone => {
+                tokio::select! {
+                    _ = self.inbound.send(item) => {}
+                    () = self.closed.cancelled() => {}
+                }
+            }
+            Route::Post => {
+                let mut item = Some(item);
+                poll_fn(|cx| {
+                    let mut received = self.received();
+                    if received.queue.len() < self.config.channel_capacity || self.closed.is_cancelled() {
+                        received.queue.extend(item.take());
+                        Poll::Ready(())
+                    } else {
+                        received.waiting.push(cx.waker().clone());
+                        Poll::Pending
+                    }
+                })
+                .await;
+            }
         }
+    }
+
+    fn received(&self) -> std::sync::MutexGuard<'_, Received> {
+        self.received.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The oldest message POSTs received; makes room for POSTs waiting to add theirs.
+    fn take_received(&self) -> Option<Result<Message, TransportError>> {
+        let mut received = self.received();
+        let item = received.queue.pop_front()?;
+        let waiting = std::mem::take(&mut received.waiting);
+        drop(received);
+        waiting.into_iter().for_each(Waker::wake);
+        Some(item)
     }
 
     fn sniff_version(&self, message: &Message) {
@@ -119,13 +195,13 @@ impl Inner {
     /// Answers requests that will get no response from the server, so callers do not hang.
     async fn fail_requests(&self, ids: impl IntoIterator<Item = RequestId>, reason: &str) {
         for id in ids {
-            self.deliver(Ok(Message::error(Some(id), ErrorObject::internal_error(reason)))).await;
+            self.deliver(Route::Post, Ok(Message::error(Some(id), ErrorObject::internal_error(reason)))).await;
         }
     }
 
-    async fn expired(&self) {
+    async fn expired(&self, route: Route) {
         tracing::info!("the server ended the MCP session (HTTP 404)");
-        self.deliver(Err(HttpClientError::SessionExpired.fatal())).await;
+        self.deliver(route, Err(HttpClientError::SessionExpired.fatal())).await;
         self.closed.cancel();
     }
 
@@ -137,13 +213,32 @@ impl Inner {
     }
 
     /// A `GET` of the endpoint, resuming after `last_event_id` when given.
-    async fn get(&self, last_event_id: Option<&str>) -> Result<reqwest::Response, reqwest::Error> {
+    async fn get(&self, last_event_id: Option<&str>) -> Result<Response, reqwest::Error> {
         let mut request = self.http.get(self.url.clone()).header(ACCEPT, "text/event-stream");
         request = self.headers(request);
         if let Some(last) = last_event_id {
             request = request.header("last-event-id", last);
         }
-        request.send().await
+        request.send().await.map(Response::from_reqwest)
+    }
+
+    /// POSTs `body`, on a connection of our own or through reqwest.
+    async fn post(&self, body: Vec<u8>) -> Result<Response, HttpError> {
+        let mut headers = self.post_headers.clone();
+        if let Some(id) = self.session().and_then(|id| HeaderValue::try_from(id).ok()) {
+            headers.insert(SESSION_ID, id);
+        }
+        let version = self.version.lock().unwrap_or_else(PoisonError::into_inner).clone();
+        if let Some(version) = version.and_then(|v| HeaderValue::try_from(v).ok()) {
+            headers.insert(PROTOCOL_VERSION, version);
+        }
+        match &self.direct {
+            Some(direct) => direct.post(headers, body.into()).await,
+            None => {
+                let request = self.http.post(self.url.clone()).headers(headers).body(body);
+                Ok(request.send().await.map(Response::from_reqwest)?)
+            }
+        }
     }
 }
 
@@ -155,23 +250,18 @@ fn request_ids(message: &Message) -> Vec<RequestId> {
     }
 }
 
-fn is_sse(response: &reqwest::Response) -> bool {
-    response
-        .headers()
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("text/event-stream"))
-}
-
 // ===== the sink =====
 
 struct ClientSink {
     inner: Arc<Inner>,
-    permits: PollSemaphore,
-    permit: Option<OwnedSemaphorePermit>,
+    /// The POSTs in progress, run by this transport's polls.
+    posts: FuturesUnordered<Rerun<BoxFuture<'static, ()>>>,
+    /// The tasks polling the transport, and a waker that wakes them (what the POSTs wait for).
+    pollers: Arc<Pollers>,
+    poller: Waker,
     /// Fires when the latest ordering message (see [`Gate`]) reached the server.
     last_gate: Option<Shared<oneshot::Receiver<()>>>,
-    closing: Option<BoxFuture<'static, ()>>,
+    closing: Option<Closing>,
 }
 
 /// Keeps send order where it matters. POSTs run concurrently, so two messages could reach the
@@ -201,6 +291,43 @@ impl Gate {
     }
 }
 
+/// The tasks that poll the transport: its reading half's and its sending half's (one task for
+/// an MCP session; two when the halves are split across tasks). The POSTs run in whichever polls
+/// next, so what they wait for wakes both.
+#[derive(Default)]
+struct Pollers {
+    reader: AtomicWaker,
+    writer: AtomicWaker,
+}
+
+impl Wake for Pollers {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.reader.wake();
+        self.writer.wake();
+    }
+}
+
+impl ClientSink {
+    /// Runs the POSTs that can go on. What they receive lands in `inner.received`: when this
+    /// is not `poll_received` (which looks there next), the reader is woken to look.
+    fn run_posts(&mut self, cx: &mut Context<'_>, reading: bool) {
+        if reading {
+            self.pollers.reader.register(cx.waker());
+        } else {
+            self.pollers.writer.register(cx.waker());
+        }
+        let mut posts = Context::from_waker(&self.poller);
+        while let Poll::Ready(Some(())) = self.posts.poll_next_unpin(&mut posts) {}
+        if !reading && !self.inner.received().queue.is_empty() {
+            self.pollers.reader.wake();
+        }
+    }
+}
+
 impl Sink<Message> for ClientSink {
     type Error = TransportError;
 
@@ -208,11 +335,10 @@ impl Sink<Message> for ClientSink {
         if self.inner.closed.is_cancelled() {
             return Poll::Ready(Err(TransportError::Closed));
         }
-        if self.permit.is_none() {
-            match self.permits.poll_acquire(cx) {
-                Poll::Ready(Some(permit)) => self.permit = Some(permit),
-                Poll::Ready(None) => return Poll::Ready(Err(TransportError::Closed)),
-                Poll::Pending => return Poll::Pending,
+        if self.posts.len() >= self.inner.config.max_in_flight {
+            self.run_posts(cx, false);
+            if self.posts.len() >= self.inner.config.max_in_flight {
+                return Poll::Pending;
             }
         }
         Poll::Ready(Ok(()))
@@ -222,7 +348,6 @@ impl Sink<Message> for ClientSink {
         if self.inner.closed.is_cancelled() {
             return Err(TransportError::Closed);
         }
-        let permit = self.permit.take();
         let is_init = matches!(&message, Message::Request(r) if r.method == "initialize");
         let ordering = is_init || !matches!(message, Message::Request(_) | Message::Batch(_));
         let mut gate = Gate { wait: self.last_gate.clone(), open: None };
@@ -232,38 +357,59 @@ impl Sink<Message> for ClientSink {
             self.last_gate = Some(opened.shared());
         }
         self.inner.sending.fetch_add(1, Ordering::AcqRel);
-        tokio::spawn(post(Arc::clone(&self.inner), message, is_init, gate, permit));
+        let post = post(Arc::clone(&self.inner), message, is_init, gate);
+        self.posts.push(Rerun::new(Box::pin(post)));
         Ok(())
     }
 
-    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<Result<(), TransportError>> {
+    /// Starts the POSTs sent since the last flush (and runs the others).
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), TransportError>> {
+        self.run_posts(cx, false);
         Poll::Ready(Ok(()))
     }
 
     fn poll_close(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), TransportError>> {
-        if self.closing.is_none() {
-            let inner = Arc::clone(&self.inner);
-            self.closing = Some(Box::pin(close(inner)));
+        let me = &mut *self;
+        if me.closing.as_ref().is_none_or(|c| c.delete.is_none()) {
+            // POSTs already accepted reach the server first (up to CLOSE_DRAIN).
+            me.run_posts(cx, false);
         }
-        match self.closing.as_mut().map(|f| f.poll_unpin(cx)) {
+        let closing = me
+            .closing
+            .get_or_insert_with(|| Closing { drain: Box::pin(tokio::time::sleep(CLOSE_DRAIN)), delete: None });
+        if closing.delete.is_none() {
+            if me.inner.sending.load(Ordering::Acquire) > 0 && closing.drain.as_mut().poll(cx).is_pending() {
+                return Poll::Pending;
+            }
+            closing.delete = Some(Box::pin(delete_session(Arc::clone(&me.inner))));
+        }
+        match closing.delete.as_mut().map(|f| f.poll_unpin(cx)) {
             Some(Poll::Pending) => Poll::Pending,
             _ => Poll::Ready(Ok(())),
         }
     }
 }
 
-/// Waits (up to 10 s) for POSTs already accepted to reach the server, deletes the session, stops.
-async fn close(inner: Arc<Inner>) {
-    let drained = async {
-        while inner.sending.load(Ordering::Acquire) > 0 {
-            let notified = inner.sent.notified();
-            if inner.sending.load(Ordering::Acquire) == 0 {
-                break;
-            }
-            notified.await;
+impl Outbound for ClientSink {
+    fn poll_received(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Option<Result<Message, TransportError>> {
+        if let Some(item) = self.inner.take_received() {
+            return Some(item);
         }
-    };
-    let _ = tokio::time::timeout(Duration::from_secs(10), drained).await;
+        self.run_posts(cx, true);
+        self.inner.take_received()
+    }
+}
+
+/// How long closing waits for accepted POSTs to reach the server.
+const CLOSE_DRAIN: Duration = Duration::from_secs(10);
+
+struct Closing {
+    drain: Pin<Box<tokio::time::Sleep>>,
+    delete: Option<BoxFuture<'static, ()>>,
+}
+
+/// Deletes the session (unless the server ended it) and stops the transport.
+async fn delete_session(inner: Arc<Inner>) {
     if let Some(id) = inner.session().filter(|_| !inner.closed.is_cancelled()) {
         let request = inner.config.apply(inner.http.delete(inner.url.clone()).header(SESSION_ID, id));
         match tokio::time::timeout(Duration::from_secs(5), request.send()).await {
@@ -277,13 +423,7 @@ async fn close(inner: Arc<Inner>) {
 
 // ===== one POST =====
 
-async fn post(
-    inner: Arc<Inner>,
-    message: Message,
-    is_init: bool,
-    mut gate: Gate,
-    _permit: Option<OwnedSemaphorePermit>,
-) {
+async fn post(inner: Arc<Inner>, message: Message, is_init: bool, mut gate: Gate) {
     if !gate.wait(&inner.closed).await {
         finish_sending(&inner);
         return;
@@ -291,14 +431,8 @@ async fn post(
     let ids = request_ids(&message);
     let initialized = matches!(&message, Message::Notification(n) if n.method == "notifications/initialized");
     let had_session = inner.session().is_some();
-    let request = inner
-        .http
-        .post(inner.url.clone())
-        .header(ACCEPT, "application/json, text/event-stream")
-        .header(CONTENT_TYPE, "application/json")
-        .body(message.to_vec());
     let result = tokio::select! {
-        r = inner.headers(request).send() => r,
+        r = inner.post(message.to_vec()) => r,
         () = inner.closed.cancelled() => { finish_sending(&inner); return; }
     };
     finish_sending(&inner);
@@ -311,20 +445,20 @@ async fn post(
             return;
         }
     };
-    if is_init && let Some(id) = response.headers().get(SESSION_ID).and_then(|v| v.to_str().ok()) {
+    if is_init && let Some(id) = response.headers.get(SESSION_ID).and_then(|v| v.to_str().ok()) {
         *inner.session_id.lock().unwrap_or_else(PoisonError::into_inner) = Some(id.to_owned());
     }
     // The server has the message (and we have the session id): later messages may go.
     gate.open();
-    let status = response.status();
+    let status = response.status;
     if status == StatusCode::NOT_FOUND && had_session {
-        inner.expired().await;
+        inner.expired(Route::Post).await;
         return;
     }
     if !status.is_success() {
-        let url = response.url().to_string();
-        let body = response.text().await.unwrap_or_default();
-        let detail = HttpClientError::Status { status: status.as_u16(), url, body: body.chars().take(500).collect() };
+        let url = inner.url.to_string();
+        let body = response.excerpt().await;
+        let detail = HttpClientError::Status { status: status.as_u16(), url, body };
         tracing::warn!(%detail, "the MCP endpoint refused a message");
         inner.fail_requests(ids, &detail.to_string()).await;
         return;
@@ -335,12 +469,12 @@ async fn post(
         }
         return;
     }
-    if is_sse(&response) {
+    if response.is_sse() {
         read_post_stream(&inner, response, ids.into_iter().collect()).await;
     } else {
-        let body = response.bytes().await;
+        let body = response.bytes(inner.config.max_message_bytes).await;
         match body {
-            Ok(bytes) => inner.deliver(Message::from_slice(&bytes).map_err(TransportError::from)).await,
+            Ok(bytes) => inner.deliver(Route::Post, Message::from_slice(&bytes).map_err(TransportError::from)).await,
             Err(err) => inner.fail_requests(ids, &format!("reading the response failed: {err}")).await,
         }
     }
@@ -348,17 +482,16 @@ async fn post(
 
 fn finish_sending(inner: &Inner) {
     inner.sending.fetch_sub(1, Ordering::AcqRel);
-    inner.sent.notify_waiters();
 }
 
 /// Delivers a POST's SSE events until every request in it is answered, resuming if needed.
-async fn read_post_stream(inner: &Inner, response: reqwest::Response, mut pending: HashSet<RequestId>) {
+async fn read_post_stream(inner: &Inner, response: Response, mut pending: HashSet<RequestId>) {
     let mut cursor = Cursor::default();
     let mut attempts = 0;
     let mut response = Some(response);
     loop {
         if let Some(resp) = response.take()
-            && read_until_answered(inner, resp, &mut cursor, Some(&mut pending)).await
+            && read_until_answered(inner, Route::Post, resp, &mut cursor, Some(&mut pending)).await
         {
             attempts = 0;
         }
@@ -379,11 +512,11 @@ async fn read_post_stream(inner: &Inner, response: reqwest::Response, mut pendin
         }
         tracing::debug!(last_event_id = %last, attempt = attempts, "resuming a response stream");
         match inner.get(Some(&last)).await {
-            Ok(resp) if resp.status() == StatusCode::NOT_FOUND && inner.session().is_some() => {
-                return inner.expired().await;
+            Ok(resp) if resp.status == StatusCode::NOT_FOUND && inner.session().is_some() => {
+                return inner.expired(Route::Post).await;
             }
-            Ok(resp) if resp.status().is_success() && is_sse(&resp) => response = Some(resp),
-            Ok(resp) => tracing::debug!(status = %resp.status(), "resumption refused"),
+            Ok(resp) if resp.status.is_success() && resp.is_sse() => response = Some(resp),
+            Ok(resp) => tracing::debug!(status = %resp.status, "resumption refused"),
             Err(err) => tracing::debug!(error = %err, "resumption failed"),
         }
     }
@@ -392,16 +525,17 @@ async fn read_post_stream(inner: &Inner, response: reqwest::Response, mut pendin
 /// Reads one connection; returns whether any event arrived.
 async fn read_until_answered(
     inner: &Inner,
-    response: reqwest::Response,
+    route: Route,
+    response: Response,
     cursor: &mut Cursor,
     mut pending: Option<&mut HashSet<RequestId>>,
 ) -> bool {
-    let mut reader = EventReader::new(response, inner.config.max_message_bytes);
-    let any = read_events(inner, &mut reader, cursor, pending.as_deref_mut()).await;
+    let mut reader = EventReader::new(response.body, inner.config.max_message_bytes);
+    let any = read_events(inner, route, &mut reader, cursor, pending.as_deref_mut()).await;
     if pending.is_some_and(|p| p.is_empty()) {
         // Answered: read on to the body's end (the server ends it right after the last
         // response), delivering any late message, so the connection can go back to the pool.
-        let _ = tokio::time::timeout(DRAIN, read_events(inner, &mut reader, cursor, None)).await;
+        let _ = tokio::time::timeout(DRAIN, read_events(inner, route, &mut reader, cursor, None)).await;
     }
     any
 }
@@ -415,6 +549,7 @@ const DRAIN: Duration = Duration::from_millis(100);
 /// every pending request is answered. Returns whether any event arrived.
 async fn read_events(
     inner: &Inner,
+    route: Route,
     reader: &mut EventReader,
     cursor: &mut Cursor,
     mut pending: Option<&mut HashSet<RequestId>>,
@@ -427,14 +562,14 @@ async fn read_events(
         };
         match next {
             None | Some(Err(_)) => return any,
-            Some(Ok(Item::TooLarge(err))) => inner.deliver(Err(err)).await,
+            Some(Ok(Item::TooLarge(err))) => inner.deliver(route, Err(err)).await,
             Some(Ok(Item::Event(event))) => {
                 any = true;
                 let Some(item) = decode_data(&event) else { continue };
                 if let (Ok(message), Some(pending)) = (&item, pending.as_deref_mut()) {
                     answered(message, pending);
                 }
-                inner.deliver(item).await;
+                inner.deliver(route, item).await;
                 if pending.as_ref().is_some_and(|p| p.is_empty()) {
                     return any;
                 }
@@ -461,26 +596,26 @@ async fn standalone(inner: Arc<Inner>) {
     let mut failures = 0;
     while !inner.closed.is_cancelled() {
         match inner.get(cursor.last_event_id.as_deref()).await {
-            Ok(resp) if resp.status() == StatusCode::METHOD_NOT_ALLOWED => {
+            Ok(resp) if resp.status == StatusCode::METHOD_NOT_ALLOWED => {
                 tracing::debug!("the server offers no standalone GET stream");
                 return;
             }
-            Ok(resp) if resp.status() == StatusCode::NOT_FOUND && inner.session().is_some() => {
-                return inner.expired().await;
+            Ok(resp) if resp.status == StatusCode::NOT_FOUND && inner.session().is_some() => {
+                return inner.expired(Route::Standalone).await;
             }
-            Ok(resp) if resp.status() == StatusCode::CONFLICT || resp.status() == StatusCode::NOT_FOUND => {
-                tracing::debug!(status = %resp.status(), "no standalone GET stream for this client");
+            Ok(resp) if resp.status == StatusCode::CONFLICT || resp.status == StatusCode::NOT_FOUND => {
+                tracing::debug!(status = %resp.status, "no standalone GET stream for this client");
                 return;
             }
-            Ok(resp) if resp.status().is_success() && is_sse(&resp) => {
-                if read_until_answered(&inner, resp, &mut cursor, None).await {
+            Ok(resp) if resp.status.is_success() && resp.is_sse() => {
+                if read_until_answered(&inner, Route::Standalone, resp, &mut cursor, None).await {
                     failures = 0;
                 } else {
                     failures += 1;
                 }
             }
             Ok(resp) => {
-                tracing::debug!(status = %resp.status(), "standalone GET refused");
+                tracing::debug!(status = %resp.status, "standalone GET refused");
                 failures += 1;
             }
             Err(err) => {

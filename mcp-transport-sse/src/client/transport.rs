@@ -10,8 +10,25 @@ use mcp_core::{Message, TransportError};
 use tokio::sync::mpsc;
 use tokio_util::sync::{CancellationToken, DropGuard, WaitForCancellationFutureOwned};
 
+/// The sending half of a client transport. A send may run inside the transport (a POST polled
+/// by whoever polls the transport), in which case what it receives comes out of
+/// [`Outbound::poll_received`], not the shared queue.
+pub(crate) trait Outbound: Sink<Message, Error = TransportError> + Send {
+    /// Runs the sends in progress and returns one message they received, if any; they wake
+    /// `cx` when they can go on.
+    fn poll_received(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Option<Result<Message, TransportError>> {
+        None
+    }
+}
+
 /// A client-side HTTP transport: what is sent becomes POSTs, what the server sends (in POST
 /// responses and SSE streams) comes out of the stream.
+///
+/// # Polling
+/// The Streamable HTTP client's POSTs run inside the transport, not in tasks of their own: they
+/// make progress while the transport is polled, so keep reading its stream (an MCP session
+/// always does), as with a WebSocket. The two halves may be split and polled from different
+/// tasks.
 ///
 /// # Cancel safety
 /// Receiving is cancel-safe: messages wait in a bounded queue, never in the future.
@@ -21,7 +38,7 @@ use tokio_util::sync::{CancellationToken, DropGuard, WaitForCancellationFutureOw
 /// [`HttpClientError`](super::HttpClientError), [`SessionExpired`](super::HttpClientError::SessionExpired)
 /// when the server forgot the session (initialize again on a new transport).
 pub struct HttpClientTransport {
-    sink: Pin<Box<dyn Sink<Message, Error = TransportError> + Send>>,
+    sink: Pin<Box<dyn Outbound>>,
     inbound: mpsc::Receiver<Result<Message, TransportError>>,
     session_id: Arc<Mutex<Option<String>>>,
     closed: Pin<Box<WaitForCancellationFutureOwned>>,
@@ -40,7 +57,7 @@ impl std::fmt::Debug for HttpClientTransport {
 
 impl HttpClientTransport {
     pub(crate) fn new(
-        sink: Pin<Box<dyn Sink<Message, Error = TransportError> + Send>>,
+        sink: Pin<Box<dyn Outbound>>,
         inbound: mpsc::Receiver<Result<Message, TransportError>>,
         session_id: Arc<Mutex<Option<String>>>,
         closed: CancellationToken,
@@ -88,7 +105,11 @@ impl Stream for HttpClientTransport {
         if self.ended {
             return Poll::Ready(None);
         }
-        match self.inbound.poll_recv(cx) {
+        let received = match self.sink.as_mut().poll_received(cx) {
+            Some(item) => Poll::Ready(Some(item)),
+            None => self.inbound.poll_recv(cx),
+        };
+        match received {
             Poll::Ready(Some(item)) => {
                 if item.as_ref().is_err_and(TransportError::is_fatal) {
                     self.ended = true;
