@@ -431,3 +431,104 @@ async fn what_a_handler_sends_before_finishing_goes_out_before_its_response() {
         assert_eq!(progress, [json!(1), json!(2), json!(3)], "round {round}");
     }
 }
+
+/// A transport whose sends complete inside its own polls, a little later (as the Streamable HTTP
+/// client's POSTs do): `poll_flush` is `Ready` at once, and what was sent reaches the peer only
+/// when the transport is polled again after its timer fired.
+struct LateSends {
+    to_peer: futures::channel::mpsc::Sender<Message>,
+    from_peer: futures::channel::mpsc::Receiver<Result<Message, TransportError>>,
+    unsent: std::collections::VecDeque<Message>,
+    timer: Option<std::pin::Pin<Box<tokio::time::Sleep>>>,
+}
+
+impl LateSends {
+    fn run_sends(&mut self, cx: &mut std::task::Context<'_>) {
+        if self.unsent.is_empty() {
+            return;
+        }
+        let timer = self.timer.get_or_insert_with(|| Box::pin(tokio::time::sleep(Duration::from_millis(5))));
+        if timer.as_mut().poll(cx).is_ready() {
+            self.timer = None;
+            while let Some(message) = self.unsent.pop_front() {
+                let _ = self.to_peer.try_send(message);
+            }
+        }
+    }
+}
+
+impl futures::Sink<Message> for LateSends {
+    type Error = TransportError;
+
+    fn poll_ready(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), TransportError>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn start_send(mut self: std::pin::Pin<&mut Self>, message: Message) -> Result<(), TransportError> {
+        self.unsent.push_back(message);
+        Ok(())
+    }
+
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), TransportError>> {
+        self.run_sends(cx);
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn poll_close(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), TransportError>> {
+        self.poll_flush(cx)
+    }
+}
+
+impl futures::Stream for LateSends {
+    type Item = Result<Message, TransportError>;
+
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        self.run_sends(cx);
+        self.from_peer.poll_next_unpin(cx)
+    }
+}
+
+#[tokio::test]
+async fn a_transport_whose_sends_run_in_its_polls_is_flushed_while_reading_is_held_back() {
+    let (to_peer, mut outgoing) = futures::channel::mpsc::channel(64);
+    let (mut incoming, from_peer) = futures::channel::mpsc::channel(64);
+    let transport = LateSends { to_peer, from_peer, unsent: Default::default(), timer: None };
+    let release = Arc::new(Notify::new());
+    let gate = release.clone();
+    // One handler at a time: while it runs, the session reads nothing more.
+    let server = builder()
+        .config(SessionConfig::default().max_concurrency(1))
+        .tool(Tool::new("report", json!({"type": "object"})), move |ctx: RequestContext, _a: Value| {
+            let gate = gate.clone();
+            async move {
+                ctx.progress(1.0, None, Some("half way")).await?;
+                gate.notified().await;
+                Ok(CallToolResult::text("done"))
+            }
+        })
+        .build();
+    let _task = tokio::spawn(async move { server.serve(mcp_core::TransportExt::boxed(transport)).await });
+    let init = r#"{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"s","version":"1"}}}"#;
+    incoming.try_send(Ok(init.parse().unwrap())).unwrap();
+    within("the initialize answer", outgoing.next()).await.expect("an answer");
+    let call = json!({"name": "report", "arguments": {}, "_meta": {"progressToken": "p"}});
+    incoming.try_send(Ok(Message::request(1, "tools/call", &call).unwrap())).unwrap();
+    // The handler holds the only slot: the progress notification must still go out.
+    let progress = within("the progress notification", outgoing.next()).await.expect("a message");
+    assert_eq!(progress.method(), Some("notifications/progress"), "{progress:?}");
+    release.notify_one();
+    let answer = within("the call's answer", outgoing.next()).await.expect("a message");
+    assert_eq!(result(&answer)["content"][0]["text"], "done");
+}

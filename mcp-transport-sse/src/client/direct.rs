@@ -323,6 +323,25 @@ mod tests {
         assert!(result.is_err());
     }
 
+    #[tokio::test]
+    async fn a_server_that_hangs_up_instead_of_answering_is_an_error_not_a_hang() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/mcp", listener.local_addr().unwrap());
+        tokio::spawn(async move {
+            while let Ok((mut tcp, _)) = listener.accept().await {
+                let mut buf = [0u8; 4096];
+                let _ = tcp.read(&mut buf).await;
+                drop(tcp);
+            }
+        });
+        let direct = direct(&url);
+        let result = tokio::time::timeout(Duration::from_secs(10), direct.post(http::HeaderMap::new(), "x".into()))
+            .await
+            .expect("an answer within 10 s");
+        assert!(result.is_err(), "a POST nobody answered succeeded");
+        assert!(direct.idle.lock().unwrap().is_empty(), "a failed connection went back to the pool");
+    }
+
     #[test]
     fn only_plain_http_without_credentials_or_a_client_of_the_users_is_sent_directly() {
         let config = HttpClientConfig::default();
