@@ -134,6 +134,36 @@ async fn streamable_client_halves_in_two_tasks() {
     assert_eq!(seen.unwrap(), (1..=40).collect());
 }
 
+/// The standalone `GET` stream is open before the first request after initialization goes out,
+/// so a server never takes it for a reconnection, and what the server sends on it right after
+/// initialization has somewhere to go.
+#[tokio::test]
+async fn streamable_client_opens_its_get_stream_before_the_next_request() {
+    let (server, mut sessions) = mcp_transport_sse::HttpServer::new(HttpServerConfig::default());
+    tokio::spawn(async move {
+        while let Some(session) = sessions.next().await {
+            tokio::spawn(common::serve_session(session));
+        }
+    });
+    let order = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = order.clone();
+    let router = server.router().layer(axum::middleware::from_fn(
+        move |request: axum::extract::Request, next: axum::middleware::Next| {
+            log.lock().unwrap().push(request.method().to_string());
+            next.run(request)
+        },
+    ));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/mcp", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    let mut t = connect_streamable_http(&url, HttpClientConfig::default()).unwrap();
+    handshake(&mut t).await;
+    within("send", t.send(Message::request(1, "echo", &json!({"i": 1})).unwrap())).await.unwrap();
+    assert_eq!(result(&next(&mut t).await), json!({"i": 1}));
+    let order = order.lock().unwrap().clone();
+    assert_eq!(order, ["POST", "POST", "GET", "POST"], "initialize, initialized, the GET stream, the request");
+}
+
 #[tokio::test]
 async fn streamable_client_with_json_responses() {
     streamable_round_trips(HttpServerConfig::default().json_response(true)).await;

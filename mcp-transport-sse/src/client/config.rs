@@ -136,13 +136,11 @@ impl HttpClientConfig {
     }
 
     /// The headers every request carries: custom ones and the bearer token.
-    pub(crate) fn apply(&self, mut request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
-        for (name, value) in &self.headers {
-            request = request.header(name, value);
+    pub(crate) fn apply(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        match self.header_map() {
+            Ok(headers) => request.headers(headers),
+            // reqwest reports the invalid token when the request is sent.
+            Err(_) => request.headers(self.headers.clone()).bearer_auth(self.bearer.as_deref().unwrap_or_default()),
         }
-        if let Some(token) = &self.bearer {
-            request = request.bearer_auth(token);
-        }
-        request
     }
 }

@@ -28,7 +28,7 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 
 use super::HttpClientConfig;
-use super::response::{HttpError, Response};
+use super::response::{Body, HttpError, Response};
 
 type Connection = http1::Connection<TokioIo<TcpStream>, Full<Bytes>>;
 
@@ -122,8 +122,14 @@ impl Direct {
             match sent {
                 Some(Ok(response)) => {
                     let (head, body) = response.into_parts();
-                    let body = DrivenBody { body, conn: Some(conn), pool: Arc::clone(self) };
-                    return Ok(Response { status: head.status, headers: head.headers, body: Box::pin(body) });
+                    let body: Body = if body.is_end_stream() {
+                        // No body (a 202, say): the connection is free at once.
+                        self.put_idle(conn);
+                        Box::pin(futures::stream::empty())
+                    } else {
+                        Box::pin(DrivenBody { body, conn: Some(conn), pool: Arc::clone(self) })
+                    };
+                    return Ok(Response { status: head.status, headers: head.headers, body });
                 }
                 Some(Err(mut failed)) => match failed.take_message() {
                     // It never went out: the pooled connection was closed under us.
@@ -201,10 +207,6 @@ impl Stream for DrivenBody {
                 Poll::Pending => return Poll::Pending,
             }
         }
-    }
-
-    fn size_hint(&self) -> (usize, Option<usize>) {
-        (0, if self.body.is_end_stream() { Some(0) } else { None })
     }
 }
 
@@ -286,6 +288,19 @@ mod tests {
             assert_eq!(body_text(response).await, format!("call {i}"));
         }
         assert_eq!(accepted.load(Ordering::SeqCst), 1, "five POSTs, one connection");
+    }
+
+    #[tokio::test]
+    async fn an_answer_without_a_body_frees_its_connection_at_once() {
+        let (url, accepted) = echo_server(usize::MAX).await;
+        let direct = direct(&url);
+        for _ in 0..3 {
+            // An empty echo is a head with content-length 0, like a 202 to a notification; the
+            // response is dropped unread, as the client does with a 202.
+            let response = direct.post(http::HeaderMap::new(), Bytes::new()).await.unwrap();
+            assert_eq!(response.status, http::StatusCode::OK);
+        }
+        assert_eq!(accepted.load(Ordering::SeqCst), 1, "three bodiless answers, one connection");
     }
 
     #[tokio::test]

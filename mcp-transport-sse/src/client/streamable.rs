@@ -448,9 +448,12 @@ async fn post(inner: Arc<Inner>, message: Message, is_init: bool, mut gate: Gate
     if is_init && let Some(id) = response.headers.get(SESSION_ID).and_then(|v| v.to_str().ok()) {
         *inner.session_id.lock().unwrap_or_else(PoisonError::into_inner) = Some(id.to_owned());
     }
-    // The server has the message (and we have the session id): later messages may go.
-    gate.open();
     let status = response.status;
+    let opens_stream = initialized && status.is_success() && inner.config.standalone_stream;
+    if !opens_stream {
+        // The server has the message (and we have the session id): later messages may go.
+        gate.open();
+    }
     if status == StatusCode::NOT_FOUND && had_session {
         inner.expired(Route::Post).await;
         return;
@@ -464,8 +467,8 @@ async fn post(inner: Arc<Inner>, message: Message, is_init: bool, mut gate: Gate
         return;
     }
     if status == StatusCode::ACCEPTED || ids.is_empty() {
-        if initialized && inner.config.standalone_stream {
-            tokio::spawn(standalone(Arc::clone(&inner)));
+        if opens_stream {
+            tokio::spawn(standalone(Arc::clone(&inner), gate));
         }
         return;
     }
@@ -590,12 +593,34 @@ fn answered(message: &Message, pending: &mut HashSet<RequestId>) {
     }
 }
 
+/// How long the first standalone `GET` may hold back later messages (see [`standalone`]).
+const STREAM_OPENING: Duration = Duration::from_secs(1);
+
 /// Keeps the standalone `GET` stream open, resuming after drops, until closed or refused.
-async fn standalone(inner: Arc<Inner>) {
+///
+/// The first `GET` holds back the messages sent after `notifications/initialized` (`gate`) until
+/// its answer arrives, up to [`STREAM_OPENING`]: what the server sends on that stream right after
+/// initialization then has somewhere to go, and a server never takes it for a reconnection.
+async fn standalone(inner: Arc<Inner>, mut gate: Gate) {
     let mut cursor = Cursor::default();
     let mut failures = 0;
     while !inner.closed.is_cancelled() {
-        match inner.get(cursor.last_event_id.as_deref()).await {
+        let get = inner.get(cursor.last_event_id.as_deref());
+        let answer = if gate.open.is_some() {
+            tokio::pin!(get);
+            let answer = tokio::select! {
+                answer = &mut get => Some(answer),
+                () = tokio::time::sleep(STREAM_OPENING) => None,
+            };
+            gate.open();
+            match answer {
+                Some(answer) => answer,
+                None => get.await,
+            }
+        } else {
+            get.await
+        };
+        match answer {
             Ok(resp) if resp.status == StatusCode::METHOD_NOT_ALLOWED => {
                 tracing::debug!("the server offers no standalone GET stream");
                 return;
