@@ -316,6 +316,40 @@ async fn health_reports_sessions_and_503_while_shutting_down() {
     assert_eq!(post(&ts, None, init_body("2025-11-25")).send().await.unwrap().status(), 503);
 }
 
+/// `serve` until its shutdown future completes: the open session's `GET` stream ends, `serve`
+/// returns (well within its 10 s drain), and the port takes no more connections.
+#[tokio::test]
+async fn serve_drains_and_returns_when_its_shutdown_completes() {
+    let (server, mut sessions) = mcp_transport_sse::HttpServer::new(HttpServerConfig::default());
+    tokio::spawn(async move {
+        while let Some(session) = sessions.next().await {
+            tokio::spawn(serve_session(session));
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let serving = tokio::spawn(mcp_transport_sse::serve(listener, server.clone(), async move {
+        let _ = stopped.await;
+    }));
+    let ts = TestServer { addr, server, http: http_client() };
+    let id = initialize(&ts).await;
+    let mut stream = ts
+        .http
+        .get(ts.url("/mcp"))
+        .header("accept", "text/event-stream")
+        .header("mcp-session-id", &id)
+        .header("mcp-protocol-version", "2025-11-25")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stream.status(), 200);
+    stop.send(()).unwrap();
+    within("the GET stream to end", async { while let Ok(Some(_)) = stream.chunk().await {} }).await;
+    within("serve to return", serving).await.unwrap().unwrap();
+    assert!(tokio::net::TcpStream::connect(addr).await.is_err(), "the port still takes connections");
+}
+
 #[tokio::test]
 async fn stateless_post_of_the_2026_era_is_served_without_a_session() {
     let ts = start(HttpServerConfig::default()).await;

@@ -25,7 +25,7 @@ mod session;
 mod sse_body;
 mod streamable;
 
-use std::future::{Future, IntoFuture};
+use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -34,13 +34,17 @@ use std::task::{Context, Poll};
 use std::time::{Duration, SystemTime};
 
 use axum::Router;
-use axum::extract::{Request, State};
+use axum::extract::{ConnectInfo, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use base64::Engine;
 use futures::Stream;
 use http::{HeaderMap, StatusCode};
+use hyper::body::Incoming;
+use hyper_util::rt::TokioIo;
+use hyper_util::service::TowerToHyperService;
+use mcp_core::rerun::Rerun;
 use mcp_core::{IncomingSession, Message, Principal, RequestId, SessionInfo, TransportError};
 use rand::RngCore;
 use tokio::sync::mpsc;
@@ -432,34 +436,48 @@ pub async fn serve(
         ));
     }
     let router = server.router();
-    let (drained_tx, drained_rx) = tokio::sync::oneshot::channel::<()>();
-    let closer = server.clone();
-    let graceful = async move {
-        shutdown.await;
-        closer.begin_shutdown();
-        closer.close_all_sessions();
-        let _ = drained_tx.send(());
-    };
-    // SSE writes small events one by one: without TCP_NODELAY, Nagle and delayed ACKs add ~40 ms.
-    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+    let connections = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut http = hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new());
+    http.http2().enable_connect_protocol();
+    tokio::pin!(shutdown);
+    loop {
+        let (tcp, remote) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(pair) => pair,
+                // Out of file descriptors, a connection reset before it was accepted: the
+                // listener itself is fine.
+                Err(err) => {
+                    tracing::debug!(error = %err, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        // SSE writes small events one by one: without TCP_NODELAY, Nagle and delayed ACKs add ~40 ms.
         if let Err(err) = tcp.set_nodelay(true) {
             tracing::debug!(error = %err, "could not set TCP_NODELAY");
         }
-    });
-    let serving = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(graceful)
-        .into_future();
-    tokio::pin!(serving);
-    tokio::select! {
-        result = &mut serving => result,
-        Ok(()) = drained_rx => {
-            match tokio::time::timeout(Duration::from_secs(10), serving).await {
-                Ok(result) => result,
-                Err(_) => {
-                    tracing::warn!("in-flight requests did not finish within 10 s of shutdown; dropping them");
-                    Ok(())
-                }
+        let service = tower::ServiceExt::map_request(router.clone(), move |mut request: Request<Incoming>| {
+            request.extensions_mut().insert(ConnectInfo(remote));
+            request
+        });
+        let connection = http.serve_connection_with_upgrades(TokioIo::new(tcp), TowerToHyperService::new(service));
+        let connection = connections.watch(connection.into_owned());
+        // hyper's connection and the handler it polls hand each other work through channels,
+        // waking their own task while it runs: Rerun makes that another round of the poll
+        // instead of a requeue that wakes another worker thread.
+        tokio::spawn(Rerun::new(Box::pin(async move {
+            if let Err(err) = connection.await {
+                tracing::debug!(%remote, error = %err, "connection ended with an error");
             }
-        }
+        })));
     }
+    drop(listener);
+    server.begin_shutdown();
+    server.close_all_sessions();
+    if tokio::time::timeout(Duration::from_secs(10), connections.shutdown()).await.is_err() {
+        tracing::warn!("in-flight requests did not finish within 10 s of shutdown; dropping them");
+    }
+    Ok(())
 }
