@@ -137,14 +137,8 @@ pub async fn start(addr: SocketAddr, gateway: &Gateway, options: HttpOptions) ->
                 http.begin_shutdown();
             }
         };
-        // SSE writes small events one by one: without TCP_NODELAY, Nagle and delayed ACKs add
-        // ~40 ms per event.
-        let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-            let _ = tcp.set_nodelay(true);
-        });
-        let serving = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(graceful);
-        if let Err(e) = serving.await {
+        // TCP_NODELAY, ConnectInfo, each connection's task under Rerun, a bounded drain.
+        if let Err(e) = mcp_transport_sse::serve_router(listener, app, graceful).await {
             tracing::error!(error = %e, "http listener failed");
         }
     });

@@ -67,7 +67,7 @@ pub use auth::{AuthConfig, AuthError, BearerAuthLayer, ProtectedResourceMetadata
 pub use cors::cors_layer;
 pub use event_store::{EventStore, MemoryEventStore};
 pub use origin::OriginPolicy;
-pub use server::{HttpServer, HttpServerConfig, SessionAcceptor, StreamControl, serve};
+pub use server::{HttpServer, HttpServerConfig, SessionAcceptor, StreamControl, serve, serve_router};
 pub use session_store::{MemorySessionStore, SessionStore};
 pub mod client;
 pub use client::{HttpClientConfig, HttpClientError, HttpClientTransport, connect_legacy_sse, connect_streamable_http};

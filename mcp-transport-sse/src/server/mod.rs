@@ -436,6 +436,28 @@ pub async fn serve(
         ));
     }
     let router = server.router();
+    let closer = server.clone();
+    let shutdown = async move {
+        shutdown.await;
+        closer.begin_shutdown();
+        closer.close_all_sessions();
+    };
+    serve_router(listener, router, shutdown).await
+}
+
+/// Serves any axum `router` on `listener` the way [`serve`] does (for an application that
+/// mounts [`HttpServer::router`] beside routes of its own): `TCP_NODELAY` on every connection,
+/// [`ConnectInfo`] in every request, HTTP/1.1 and HTTP/2 with upgrades, each connection's task
+/// under [`Rerun`]; once `shutdown` completes, no new connections, and those open get up to
+/// 10 s to finish their requests.
+///
+/// # Errors
+/// None today beyond the signature's `io::Result` (accept errors are logged and retried).
+pub async fn serve_router(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     let connections = hyper_util::server::graceful::GracefulShutdown::new();
     let mut http = hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new());
     http.http2().enable_connect_protocol();
@@ -474,8 +496,6 @@ pub async fn serve(
         })));
     }
     drop(listener);
-    server.begin_shutdown();
-    server.close_all_sessions();
     if tokio::time::timeout(Duration::from_secs(10), connections.shutdown()).await.is_err() {
         tracing::warn!("in-flight requests did not finish within 10 s of shutdown; dropping them");
     }
