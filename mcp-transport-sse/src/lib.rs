@@ -36,7 +36,7 @@
 //!
 //! | piece | what it is |
 //! |---|---|
-//! | [`HttpServer`] + [`SessionAcceptor`] | an axum [`Router`](axum::Router) ([`HttpServer::router`], mount it anywhere, or [`serve`] it) and the [`Acceptor`](mcp_core::Acceptor) of the sessions it creates |
+//! | [`HttpServer`] + [`SessionAcceptor`] | an axum [`Router`](axum::Router) ([`HttpServer::router`], mount it anywhere, or [`serve`] it; [`serve_router`] serves a router of your own the same way) and the [`Acceptor`](mcp_core::Acceptor) of the sessions it creates |
 //! | Streamable HTTP (`/mcp`) | `POST` answers with SSE or JSON ([`HttpServerConfig::json_response`]); `GET` opens the standalone stream (409 for a second); `DELETE` ends the session (404 afterwards) |
 //! | sessions | `Mcp-Session-Id` minted on `initialize` (256 random bits), 400 when missing, 404 when unknown; bound to the [`Principal`](mcp_core::Principal) that created them; reaped after 30 idle minutes; at most 10,000 (503); a [`SessionStore`] shared by several instances turns a request for another instance's session into 421 Misdirected Request instead of 404 |
 //! | routing | a response goes on the stream of the POST that carried its request; a request or notification with `related_request` on that request's stream while it is open, else on the `GET` stream |
