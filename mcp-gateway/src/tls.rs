@@ -95,7 +95,9 @@ pub async fn serve(
         let _ = tcp.set_nodelay(true);
         let acceptor = acceptor.clone();
         let app = app.clone();
-        tokio::spawn(async move {
+        // As in `mcp_transport_sse::serve_router`: what hyper and the handler it polls hand each
+        // other wakes this task while it runs; Rerun makes that another round of its poll.
+        tokio::spawn(mcp_core::rerun::Rerun::new(Box::pin(async move {
             let tls = match tokio::time::timeout(std::time::Duration::from_secs(10), acceptor.accept(tcp)).await {
                 Ok(Ok(tls)) => tls,
                 Ok(Err(e)) => {
@@ -117,7 +119,7 @@ pub async fn serve(
             if let Err(e) = result {
                 tracing::debug!(remote = %remote, error = %e, "connection ended with an error");
             }
-        });
+        })));
     }
 }
 
