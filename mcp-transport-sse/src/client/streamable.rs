@@ -50,7 +50,8 @@ pub fn connect_streamable_http(url: &str, config: HttpClientConfig) -> Result<Ht
     let url = reqwest::Url::parse(url).map_err(|_| HttpClientError::InvalidUrl(url.to_owned()))?;
     let http = config.build_http()?;
     let direct = Direct::for_url(&url, &config).map(Arc::new);
-    let mut post_headers = config.header_map().map_err(|_| HttpClientError::InvalidHeader)?;
+    let headers = config.header_map().map_err(|_| HttpClientError::InvalidHeader)?;
+    let mut post_headers = headers.clone();
     post_headers.insert(ACCEPT, HeaderValue::from_static("application/json, text/event-stream"));
     post_headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     let (inbound, rx) = mpsc::channel(config.channel_capacity);
@@ -59,6 +60,7 @@ pub fn connect_streamable_http(url: &str, config: HttpClientConfig) -> Result<Ht
     let inner = Arc::new(Inner {
         http,
         direct,
+        headers,
         post_headers,
         url,
         config,
@@ -85,7 +87,9 @@ struct Inner {
     http: reqwest::Client,
     /// The POSTs' own connections, for a plain `http://` endpoint (reqwest's otherwise).
     direct: Option<Arc<Direct>>,
-    /// What every POST carries: `Accept`, `Content-Type`, custom headers, the bearer token.
+    /// What every request carries: custom headers and the bearer token.
+    headers: HeaderMap,
+    /// What every POST carries: those, `Accept` and `Content-Type`.
     post_headers: HeaderMap,
     url: reqwest::Url,
     config: HttpClientConfig,
@@ -123,15 +127,16 @@ impl Inner {
         self.session_id.lock().unwrap_or_else(PoisonError::into_inner).clone()
     }
 
-    /// Session id, negotiated version, custom headers and bearer token.
-    fn headers(&self, mut request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
-        if let Some(id) = self.session() {
-            request = request.header(SESSION_ID, id);
+    /// `headers` with the session id and the negotiated version, once known.
+    fn with_session(&self, mut headers: HeaderMap) -> HeaderMap {
+        if let Some(id) = self.session().and_then(|id| HeaderValue::try_from(id).ok()) {
+            headers.insert(SESSION_ID, id);
         }
-        if let Some(version) = self.version.lock().unwrap_or_else(PoisonError::into_inner).clone() {
-            request = request.header(PROTOCOL_VERSION, version);
+        let version = self.version.lock().unwrap_or_else(PoisonError::into_inner).clone();
+        if let Some(version) = version.and_then(|v| HeaderValue::try_from(v).ok()) {
+            headers.insert(PROTOCOL_VERSION, version);
         }
-        self.config.apply(request)
+        headers
     }
 
     async fn deliver(&self, route: Route, item: Result<Message, TransportError>) {
@@ -214,8 +219,8 @@ impl Inner {
 
     /// A `GET` of the endpoint, resuming after `last_event_id` when given.
     async fn get(&self, last_event_id: Option<&str>) -> Result<Response, reqwest::Error> {
-        let mut request = self.http.get(self.url.clone()).header(ACCEPT, "text/event-stream");
-        request = self.headers(request);
+        let headers = self.with_session(self.headers.clone());
+        let mut request = self.http.get(self.url.clone()).headers(headers).header(ACCEPT, "text/event-stream");
         if let Some(last) = last_event_id {
             request = request.header("last-event-id", last);
         }
@@ -224,14 +229,7 @@ impl Inner {
 
     /// POSTs `body`, on a connection of our own or through reqwest.
     async fn post(&self, body: Vec<u8>) -> Result<Response, HttpError> {
-        let mut headers = self.post_headers.clone();
-        if let Some(id) = self.session().and_then(|id| HeaderValue::try_from(id).ok()) {
-            headers.insert(SESSION_ID, id);
-        }
-        let version = self.version.lock().unwrap_or_else(PoisonError::into_inner).clone();
-        if let Some(version) = version.and_then(|v| HeaderValue::try_from(v).ok()) {
-            headers.insert(PROTOCOL_VERSION, version);
-        }
+        let headers = self.with_session(self.post_headers.clone());
         match &self.direct {
             Some(direct) => direct.post(headers, body.into()).await,
             None => {
@@ -411,7 +409,7 @@ struct Closing {
 /// Deletes the session (unless the server ended it) and stops the transport.
 async fn delete_session(inner: Arc<Inner>) {
     if let Some(id) = inner.session().filter(|_| !inner.closed.is_cancelled()) {
-        let request = inner.config.apply(inner.http.delete(inner.url.clone()).header(SESSION_ID, id));
+        let request = inner.http.delete(inner.url.clone()).headers(inner.headers.clone()).header(SESSION_ID, id);
         match tokio::time::timeout(Duration::from_secs(5), request.send()).await {
             Ok(Ok(resp)) => tracing::debug!(status = %resp.status(), "session deleted"),
             Ok(Err(err)) => tracing::debug!(error = %err, "session DELETE failed"),
